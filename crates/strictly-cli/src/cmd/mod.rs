@@ -1,0 +1,8 @@
+//! One module per subcommand; each exposes `Args` (clap) and `run`.
+
+pub mod bench;
+pub mod generate;
+pub mod logits;
+pub mod maskbench;
+pub mod model;
+pub mod tokenize;
