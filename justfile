@@ -1,0 +1,31 @@
+# Common tasks. `just --list` shows them.
+
+default: test
+
+# Run the service on the default model (downloaded on first use).
+serve *ARGS:
+    cargo run --release -p strictly-cli -- serve {{ARGS}}
+
+# The test suite (the same command CI runs).
+test:
+    cargo test --workspace
+
+fmt:
+    cargo fmt --all
+
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Download and verify the default model into the cache.
+model:
+    cargo run --release -p strictly-cli -- model pull
+
+bench:
+    cargo run --release -p strictly-cli -- bench
+
+maskbench DIR="../shared/maskbench/dev":
+    cargo run --release -p strictly-cli -- maskbench {{DIR}}
+
+ci:
+    bash .ci/run
