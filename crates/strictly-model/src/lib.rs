@@ -1,1 +1,5 @@
 //! Model.
+
+pub mod gguf;
+pub mod quant;
+pub mod weights;
