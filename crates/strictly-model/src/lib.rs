@@ -1,5 +1,7 @@
 //! Model.
 
+pub mod chat;
 pub mod gguf;
 pub mod quant;
+pub mod tokenizer;
 pub mod weights;
