@@ -1,1 +1,31 @@
-//! Grammar engine.
+//! Grammar engine: constraints compiled into token masks.
+//!
+//! JSON Schemas, regular expressions, choices among strings and GBNF grammars
+//! compile into a context-free grammar over lexemes (`grammar`), whose
+//! lexemes are DFAs over bytes (`dfa`). A `Matcher` runs an Earley parser
+//! over the lexemes (`earley`) and a lexer over the bytes (`lexer`), and
+//! computes the set of allowed tokens by walking a trie of the vocabulary
+//! (`toktrie`) — see `README.md` in this crate for the design.
+
+pub mod dfa;
+mod earley;
+pub mod error;
+pub mod factory;
+pub mod grammar;
+mod hash;
+mod lexer;
+pub mod mask;
+pub mod matcher;
+pub mod toktrie;
+pub mod vocab;
+mod walk;
+
+pub use error::{CompileError, DfaError, MatchError, VocabError};
+pub use factory::{CompiledGrammar, Factory};
+pub use grammar::{Grammar, GrammarBuilder, Sym};
+pub use mask::TokenMask;
+pub use matcher::Matcher;
+pub use vocab::Vocabulary;
+
+#[cfg(test)]
+mod tests;

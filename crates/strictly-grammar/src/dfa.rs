@@ -1,0 +1,662 @@
+//! Deterministic automata for lexemes, with exact language semantics.
+//!
+//! Every lexeme (a JSON string with a pattern, a number range, a literal) is
+//! a `Dfa` over bytes. Unlike a search DFA, a state here means "the bytes so
+//! far are a prefix of some word of the language": the dead state is 0, every
+//! other state can still reach acceptance, and `accepts(s)` says the bytes so
+//! far are a whole word. That is what the mask needs: a byte is allowed iff it
+//! does not lead to state 0.
+//!
+//! DFAs are built from `regex_syntax::hir::Hir` through regex-automata's
+//! Thompson NFA (which compiles Unicode classes to UTF-8), determinized here,
+//! pruned, minimized and numbered canonically (breadth-first from the start),
+//! so equal languages give identical tables and can share cached masks.
+//! Intersections and differences (a pattern and a format, a key that is none
+//! of the listed property names) are products of two DFAs.
+
+use std::collections::HashMap;
+use std::collections::VecDeque;
+
+use regex_automata::nfa::thompson::{self, NFA, State as NState, WhichCaptures};
+use regex_automata::util::primitives::StateID;
+use regex_syntax::hir::Hir;
+
+use crate::error::DfaError;
+
+/// The dead state: no continuation is in the language.
+pub const DEAD: u32 = 0;
+
+/// A minimized DFA over bytes; state 0 is dead, `start` is 0 for the empty language.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Dfa {
+    classes: [u8; 256],
+    stride: u32,
+    trans: Vec<u32>,
+    accept: Vec<bool>,
+    start: u32,
+}
+
+impl std::fmt::Debug for Dfa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Dfa({} states, {} classes)",
+            self.accept.len(),
+            self.stride
+        )
+    }
+}
+
+impl Dfa {
+    #[inline]
+    pub fn start(&self) -> u32 {
+        self.start
+    }
+
+    #[inline]
+    pub fn next(&self, s: u32, b: u8) -> u32 {
+        self.trans[(s * self.stride + self.classes[b as usize] as u32) as usize]
+    }
+
+    #[inline]
+    pub fn accepts(&self, s: u32) -> bool {
+        self.accept[s as usize]
+    }
+
+    pub fn num_states(&self) -> usize {
+        self.accept.len()
+    }
+
+    pub fn is_empty_language(&self) -> bool {
+        self.start == DEAD
+    }
+
+    /// Whether some non-empty continuation from `s` stays in the language.
+    pub fn can_continue(&self, s: u32) -> bool {
+        let st = self.stride as usize;
+        self.trans[s as usize * st..(s as usize + 1) * st]
+            .iter()
+            .any(|&t| t != DEAD)
+    }
+
+    /// Whether the whole of `bytes` is a word of the language.
+    pub fn matches(&self, bytes: &[u8]) -> bool {
+        let mut s = self.start;
+        for &b in bytes {
+            if s == DEAD {
+                return false;
+            }
+            s = self.next(s, b);
+        }
+        s != DEAD && self.accepts(s)
+    }
+
+    /// Whether the language is exactly one word, and that word.
+    pub fn single_word(&self) -> Option<Vec<u8>> {
+        let mut s = self.start;
+        let mut out = Vec::new();
+        loop {
+            if s == DEAD {
+                return None;
+            }
+            let mut next = None;
+            for b in 0..=255u8 {
+                let t = self.next(s, b);
+                if t != DEAD {
+                    if next.is_some() {
+                        return None;
+                    }
+                    next = Some((b, t));
+                }
+            }
+            match (self.accepts(s), next) {
+                (true, None) => return Some(out),
+                (false, Some((b, t))) => {
+                    out.push(b);
+                    s = t;
+                }
+                _ => return None,
+            }
+            if out.len() > 1 << 16 {
+                return None;
+            }
+        }
+    }
+
+    /// The DFA of exactly the given words.
+    pub fn from_words<'a>(words: impl IntoIterator<Item = &'a [u8]>) -> Dfa {
+        let mut b = RawBuilder::new_bytes();
+        let root = b.add_state(false);
+        for w in words {
+            let mut s = root;
+            for &byte in w {
+                let t = b.get(s, byte as usize);
+                s = if t == DEAD {
+                    let n = b.add_state(false);
+                    b.set(s, byte as usize, n);
+                    n
+                } else {
+                    t
+                };
+            }
+            b.accept[s as usize] = true;
+        }
+        b.finish(root)
+    }
+
+    /// Compiles a regex HIR over bytes into a DFA of at most `limit` states.
+    pub fn from_hir(hir: &Hir, limit: usize) -> Result<Dfa, DfaError> {
+        let nfa = thompson::Compiler::new()
+            .configure(
+                thompson::Config::new()
+                    .which_captures(WhichCaptures::Implicit)
+                    .shrink(false)
+                    .nfa_size_limit(Some(64 << 20)),
+            )
+            .build_from_hir(hir)
+            .map_err(|e| DfaError::Nfa(e.to_string()))?;
+        determinize(&nfa, limit)
+    }
+
+    /// The DFA accepting words that both (`Intersect`), either (`Union`) or
+    /// the first but not the second (`Difference`) accept.
+    pub fn product(a: &Dfa, b: &Dfa, op: SetOp, limit: usize) -> Result<Dfa, DfaError> {
+        // Joint byte classes: bytes that both DFAs treat alike.
+        let mut pair_to_class: HashMap<(u8, u8), u8> = HashMap::new();
+        let mut classes = [0u8; 256];
+        let mut reps: Vec<u8> = Vec::new();
+        for byte in 0..=255u8 {
+            let key = (a.classes[byte as usize], b.classes[byte as usize]);
+            let n = pair_to_class.len();
+            let c = *pair_to_class.entry(key).or_insert_with(|| {
+                reps.push(byte);
+                n as u8
+            });
+            classes[byte as usize] = c;
+        }
+        let mut raw = RawBuilder::new(classes, reps.len());
+        let mut ids: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut queue = VecDeque::new();
+        let acc = |x: u32, y: u32| {
+            let (ax, by) = (a.accepts(x), b.accepts(y));
+            match op {
+                SetOp::Intersect => ax && by,
+                SetOp::Union => ax || by,
+                SetOp::Difference => ax && !by,
+            }
+        };
+        let start = (a.start, b.start);
+        let s0 = raw.add_state(acc(start.0, start.1));
+        ids.insert(start, s0);
+        queue.push_back(start);
+        while let Some((x, y)) = queue.pop_front() {
+            let from = ids[&(x, y)];
+            for (c, &rep) in reps.iter().enumerate() {
+                let nx = a.next(x, rep);
+                let ny = b.next(y, rep);
+                let dead = match op {
+                    SetOp::Intersect => nx == DEAD || ny == DEAD,
+                    SetOp::Union => nx == DEAD && ny == DEAD,
+                    SetOp::Difference => nx == DEAD,
+                };
+                if dead {
+                    continue;
+                }
+                let to = match ids.get(&(nx, ny)) {
+                    Some(&t) => t,
+                    None => {
+                        if ids.len() >= limit {
+                            return Err(DfaError::TooManyStates(limit));
+                        }
+                        let t = raw.add_state(acc(nx, ny));
+                        ids.insert((nx, ny), t);
+                        queue.push_back((nx, ny));
+                        t
+                    }
+                };
+                raw.set(from, c, to);
+            }
+        }
+        Ok(raw.finish(s0))
+    }
+
+    /// Builds a DFA from an explicit transition function over states
+    /// `0..n` (state `start`), for constructions such as "divisible by k".
+    pub fn from_fn(
+        n: usize,
+        start: u32,
+        accept: impl Fn(u32) -> bool,
+        next: impl Fn(u32, u8) -> Option<u32>,
+    ) -> Dfa {
+        let mut raw = RawBuilder::new_bytes();
+        let base = raw.accept.len() as u32;
+        for s in 0..n as u32 {
+            raw.add_state(accept(s));
+        }
+        for s in 0..n as u32 {
+            for b in 0..=255u8 {
+                if let Some(t) = next(s, b) {
+                    raw.set(base + s, b as usize, base + t);
+                }
+            }
+        }
+        raw.finish(base + start)
+    }
+
+    /// Shortest word length (in bytes) accepted from each state; `u32::MAX` if none.
+    pub fn distances_to_accept(&self) -> Vec<u32> {
+        let n = self.num_states();
+        let mut rev: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let st = self.stride as usize;
+        for s in 1..n {
+            for c in 0..st {
+                let t = self.trans[s * st + c];
+                if t != DEAD {
+                    rev[t as usize].push(s as u32);
+                }
+            }
+        }
+        let mut dist = vec![u32::MAX; n];
+        let mut q = VecDeque::new();
+        for s in 1..n {
+            if self.accept[s] {
+                dist[s] = 0;
+                q.push_back(s as u32);
+            }
+        }
+        while let Some(s) = q.pop_front() {
+            for &p in &rev[s as usize] {
+                if dist[p as usize] == u32::MAX {
+                    dist[p as usize] = dist[s as usize] + 1;
+                    q.push_back(p);
+                }
+            }
+        }
+        dist
+    }
+}
+
+/// How `Dfa::product` combines two languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOp {
+    Intersect,
+    Union,
+    Difference,
+}
+
+/// Subset construction over a Thompson NFA.
+fn determinize(nfa: &NFA, limit: usize) -> Result<Dfa, DfaError> {
+    let bc = nfa.byte_classes();
+    let mut classes = [0u8; 256];
+    let mut reps: Vec<u8> = Vec::new();
+    for b in 0..=255u8 {
+        let c = bc.get(b);
+        classes[b as usize] = c;
+        if c as usize == reps.len() {
+            reps.push(b);
+        }
+    }
+    let mut raw = RawBuilder::new(classes, reps.len());
+    let mut ids: HashMap<(Vec<StateID>, bool), u32> = HashMap::new();
+    let mut sets: Vec<Vec<StateID>> = Vec::new();
+    let mut stack = Vec::new();
+    let mut seen = vec![false; nfa.states().len()];
+    let (start_set, start_acc) = closure(nfa, &[nfa.start_anchored()], &mut stack, &mut seen)?;
+    let s0 = raw.add_state(start_acc);
+    ids.insert((start_set.clone(), start_acc), s0);
+    sets.push(start_set);
+    let mut i = 0;
+    let mut targets = Vec::new();
+    while i < sets.len() {
+        let from = s0 + i as u32;
+        for (c, &rep) in reps.iter().enumerate() {
+            targets.clear();
+            for &sid in &sets[i] {
+                match nfa.state(sid) {
+                    NState::ByteRange { trans } => {
+                        if trans.matches_byte(rep) {
+                            targets.push(trans.next);
+                        }
+                    }
+                    NState::Sparse(sp) => {
+                        if let Some(t) = sp.matches_byte(rep) {
+                            targets.push(t);
+                        }
+                    }
+                    NState::Dense(d) => {
+                        if let Some(t) = d.matches_byte(rep) {
+                            targets.push(t);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if targets.is_empty() {
+                continue;
+            }
+            let (set, acc) = closure(nfa, &targets, &mut stack, &mut seen)?;
+            if set.is_empty() && !acc {
+                continue;
+            }
+            let key = (set, acc);
+            let to = match ids.get(&key) {
+                Some(&t) => t,
+                None => {
+                    if sets.len() >= limit {
+                        return Err(DfaError::TooManyStates(limit));
+                    }
+                    let t = raw.add_state(acc);
+                    let set = key.0.clone();
+                    ids.insert(key, t);
+                    sets.push(set);
+                    t
+                }
+            };
+            raw.set(from, c, to);
+        }
+        i += 1;
+    }
+    Ok(raw.finish(s0))
+}
+
+/// Epsilon closure: the byte-consuming states reachable from `roots`, sorted,
+/// and whether a match state is reachable.
+fn closure(
+    nfa: &NFA,
+    roots: &[StateID],
+    stack: &mut Vec<StateID>,
+    seen: &mut [bool],
+) -> Result<(Vec<StateID>, bool), DfaError> {
+    let mut out = Vec::new();
+    let mut acc = false;
+    let mut visited = Vec::new();
+    stack.extend_from_slice(roots);
+    while let Some(s) = stack.pop() {
+        if seen[s.as_usize()] {
+            continue;
+        }
+        seen[s.as_usize()] = true;
+        visited.push(s);
+        match nfa.state(s) {
+            NState::ByteRange { .. } | NState::Sparse(_) | NState::Dense(_) => out.push(s),
+            NState::Union { alternates } => stack.extend(alternates.iter().rev().copied()),
+            NState::BinaryUnion { alt1, alt2 } => {
+                stack.push(*alt2);
+                stack.push(*alt1);
+            }
+            NState::Capture { next, .. } => stack.push(*next),
+            NState::Fail => {}
+            NState::Match { .. } => acc = true,
+            NState::Look { .. } => {
+                for v in visited {
+                    seen[v.as_usize()] = false;
+                }
+                stack.clear();
+                return Err(DfaError::Assertion);
+            }
+        }
+    }
+    for v in visited {
+        seen[v.as_usize()] = false;
+    }
+    out.sort_unstable();
+    Ok((out, acc))
+}
+
+/// A DFA under construction: transitions over byte classes, state 0 dead.
+struct RawBuilder {
+    classes: [u8; 256],
+    stride: usize,
+    trans: Vec<u32>,
+    accept: Vec<bool>,
+}
+
+impl RawBuilder {
+    fn new(classes: [u8; 256], stride: usize) -> RawBuilder {
+        RawBuilder {
+            classes,
+            stride,
+            trans: vec![DEAD; stride],
+            accept: vec![false],
+        }
+    }
+
+    /// One class per byte, for hand-built automata.
+    fn new_bytes() -> RawBuilder {
+        let mut classes = [0u8; 256];
+        for (i, c) in classes.iter_mut().enumerate() {
+            *c = i as u8;
+        }
+        RawBuilder::new(classes, 256)
+    }
+
+    fn add_state(&mut self, accept: bool) -> u32 {
+        self.accept.push(accept);
+        self.trans.extend(std::iter::repeat_n(DEAD, self.stride));
+        (self.accept.len() - 1) as u32
+    }
+
+    fn set(&mut self, from: u32, class: usize, to: u32) {
+        self.trans[from as usize * self.stride + class] = to;
+    }
+
+    fn get(&self, from: u32, class: usize) -> u32 {
+        self.trans[from as usize * self.stride + class]
+    }
+
+    /// Prunes states that cannot reach acceptance, minimizes, and renumbers
+    /// breadth-first from `start` with compacted byte classes.
+    fn finish(self, start: u32) -> Dfa {
+        let n = self.accept.len();
+        let st = self.stride;
+        // Live states: those from which an accepting state is reachable.
+        let mut rev: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for s in 1..n {
+            for c in 0..st {
+                let t = self.trans[s * st + c];
+                if t != DEAD {
+                    rev[t as usize].push(s as u32);
+                }
+            }
+        }
+        let mut live = vec![false; n];
+        let mut q: Vec<u32> = (1..n as u32).filter(|&s| self.accept[s as usize]).collect();
+        for &s in &q {
+            live[s as usize] = true;
+        }
+        while let Some(s) = q.pop() {
+            for &p in &rev[s as usize] {
+                if !live[p as usize] {
+                    live[p as usize] = true;
+                    q.push(p);
+                }
+            }
+        }
+        let tr = |s: usize, c: usize| -> u32 {
+            let t = self.trans[s * st + c];
+            if live[t as usize] { t } else { DEAD }
+        };
+        // Moore partition refinement over live states (block 0 = dead).
+        let mut block: Vec<u32> = (0..n)
+            .map(|s| {
+                if !live[s] {
+                    0
+                } else if self.accept[s] {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
+        let mut n_blocks = 3;
+        loop {
+            let mut sig_ids: HashMap<Vec<u32>, u32> = HashMap::new();
+            let mut next_block = vec![0u32; n];
+            let mut sig = Vec::with_capacity(st + 1);
+            for s in 0..n {
+                if !live[s] {
+                    continue;
+                }
+                sig.clear();
+                sig.push(block[s]);
+                for c in 0..st {
+                    sig.push(block[tr(s, c) as usize]);
+                }
+                let k = sig_ids.len() as u32 + 1;
+                next_block[s] = *sig_ids.entry(sig.clone()).or_insert(k);
+            }
+            let count = sig_ids.len() + 1;
+            block = next_block;
+            if count == n_blocks {
+                break;
+            }
+            n_blocks = count;
+        }
+        // Breadth-first renumbering of blocks from the start block.
+        let mut rep_of_block: HashMap<u32, usize> = HashMap::new();
+        for s in 0..n {
+            if live[s] {
+                rep_of_block.entry(block[s]).or_insert(s);
+            }
+        }
+        let mut new_id: HashMap<u32, u32> = HashMap::new();
+        let mut order: Vec<usize> = Vec::new();
+        if live[start as usize] {
+            new_id.insert(block[start as usize], 1);
+            order.push(rep_of_block[&block[start as usize]]);
+        }
+        let mut i = 0;
+        while i < order.len() {
+            let s = order[i];
+            for c in 0..st {
+                let t = tr(s, c);
+                if t != DEAD && !new_id.contains_key(&block[t as usize]) {
+                    new_id.insert(block[t as usize], order.len() as u32 + 1);
+                    order.push(rep_of_block[&block[t as usize]]);
+                }
+            }
+            i += 1;
+        }
+        // Compact byte classes: bytes whose columns agree everywhere merge.
+        let mut col_ids: HashMap<Vec<u32>, u8> = HashMap::new();
+        let mut old_to_new_class = vec![0u8; st];
+        let mut col = Vec::with_capacity(order.len());
+        for (c, slot) in old_to_new_class.iter_mut().enumerate() {
+            col.clear();
+            for &s in &order {
+                let t = tr(s, c);
+                col.push(if t == DEAD {
+                    DEAD
+                } else {
+                    new_id[&block[t as usize]]
+                });
+            }
+            let k = col_ids.len() as u8;
+            *slot = *col_ids.entry(col.clone()).or_insert(k);
+        }
+        let stride = col_ids.len().max(1) as u32;
+        let mut classes = [0u8; 256];
+        for b in 0..256 {
+            classes[b] = old_to_new_class[self.classes[b] as usize];
+        }
+        let ns = order.len() + 1;
+        let mut trans = vec![DEAD; ns * stride as usize];
+        let mut accept = vec![false; ns];
+        for (i, &s) in order.iter().enumerate() {
+            let id = i + 1;
+            accept[id] = self.accept[s];
+            for c in 0..st {
+                let t = tr(s, c);
+                let nc = old_to_new_class[c] as usize;
+                trans[id * stride as usize + nc] = if t == DEAD {
+                    DEAD
+                } else {
+                    new_id[&block[t as usize]]
+                };
+            }
+        }
+        let start = if order.is_empty() { DEAD } else { 1 };
+        Dfa {
+            classes,
+            stride,
+            trans,
+            accept,
+            start,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex_syntax::ParserBuilder;
+
+    fn dfa(re: &str) -> Dfa {
+        let hir = ParserBuilder::new().build().parse(re).unwrap();
+        Dfa::from_hir(&hir, 10_000).unwrap()
+    }
+
+    #[test]
+    fn exact_language() {
+        let d = dfa("ab*c|x");
+        for (w, ok) in [
+            ("ac", true),
+            ("abbc", true),
+            ("x", true),
+            ("", false),
+            ("ab", false),
+            ("xc", false),
+        ] {
+            assert_eq!(d.matches(w.as_bytes()), ok, "{w}");
+        }
+        let s = d.next(d.start(), b'a');
+        assert!(s != DEAD && !d.accepts(s) && d.can_continue(s));
+        assert_eq!(d.next(d.start(), b'q'), DEAD);
+    }
+
+    #[test]
+    fn minimized_and_canonical() {
+        assert_eq!(dfa("(a|b)*"), dfa("[ab]*"));
+        assert_eq!(dfa("a(b|b)c").num_states(), 5);
+        assert!(dfa("[^\\x00-\\x{10FFFF}]").is_empty_language());
+    }
+
+    #[test]
+    fn products() {
+        let a = dfa("[a-z]+");
+        let b = dfa("abc|xyz|q");
+        let ad = dfa("a.*");
+        assert!(ad.matches(b"abz"), "{ad:?}");
+        let i = Dfa::product(&a, &ad, SetOp::Intersect, 1000).unwrap();
+        assert!(i.matches(b"abz") && !i.matches(b"bz"));
+        let d = Dfa::product(&a, &b, SetOp::Difference, 1000).unwrap();
+        assert!(d.matches(b"ab") && !d.matches(b"abc") && d.matches(b"abcd") && !d.matches(b"q"));
+        let u = Dfa::product(&b, &dfa("[0-9]"), SetOp::Union, 1000).unwrap();
+        assert!(u.matches(b"7") && u.matches(b"q") && !u.matches(b"qq"));
+    }
+
+    #[test]
+    fn words_and_single_word() {
+        let d = Dfa::from_words([&b"\"a\""[..], b"\"ab\""]);
+        assert!(d.matches(b"\"a\"") && d.matches(b"\"ab\"") && !d.matches(b"\"b\""));
+        assert_eq!(d.single_word(), None);
+        assert_eq!(
+            Dfa::from_words([&b"true"[..]]).single_word(),
+            Some(b"true".to_vec())
+        );
+        let dist = dfa("abc").distances_to_accept();
+        assert_eq!(dist[1], 3);
+    }
+
+    #[test]
+    fn state_limit_is_an_error() {
+        let hir = ParserBuilder::new()
+            .build()
+            .parse("(a|b)*a(a|b){12}")
+            .unwrap();
+        assert!(matches!(
+            Dfa::from_hir(&hir, 100),
+            Err(DfaError::TooManyStates(100))
+        ));
+    }
+}

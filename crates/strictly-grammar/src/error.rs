@@ -1,0 +1,149 @@
+//! Typed errors of the grammar engine.
+//!
+//! Schema errors name the keyword and its JSON Pointer so that a refusal is
+//! actionable: the user sees exactly which part of the schema is not
+//! supported, cannot be satisfied, or is malformed.
+
+use thiserror::Error;
+
+/// A vocabulary that cannot back a matcher.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum VocabError {
+    #[error("the vocabulary is empty")]
+    Empty,
+    #[error("the vocabulary is too large ({0})")]
+    TooLarge(usize),
+    #[error("end-of-sequence id {id} is outside the vocabulary of {len} ids")]
+    EosOutOfRange { id: u32, len: usize },
+}
+
+/// Failure to build a lexeme automaton.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum DfaError {
+    #[error("automaton exceeds {0} states")]
+    TooManyStates(usize),
+    #[error("regex compilation failed: {0}")]
+    Nfa(String),
+    #[error("anchors and look-around assertions are only supported at the edges of a pattern")]
+    Assertion,
+}
+
+/// Why a schema, regex or grammar was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    /// A standard keyword (or keyword value) the engine does not implement.
+    #[error("unsupported `{keyword}` at {pointer}: {reason}")]
+    Unsupported {
+        keyword: String,
+        pointer: String,
+        reason: String,
+    },
+    /// The schema admits no instance.
+    #[error("unsatisfiable `{keyword}` at {pointer}: {reason}")]
+    Unsatisfiable {
+        keyword: String,
+        pointer: String,
+        reason: String,
+    },
+    /// A `$ref` outside the document; remote references are never fetched.
+    #[error("remote `$ref` \"{reference}\" at {pointer} is not fetched")]
+    RemoteRef { reference: String, pointer: String },
+    /// A keyword with a value of the wrong shape.
+    #[error("invalid `{keyword}` at {pointer}: {reason}")]
+    Invalid {
+        keyword: String,
+        pointer: String,
+        reason: String,
+    },
+    /// A construction exceeded an engine limit.
+    #[error("too complex `{keyword}` at {pointer}: {reason}")]
+    TooComplex {
+        keyword: String,
+        pointer: String,
+        reason: String,
+    },
+    /// A regular expression that cannot be translated.
+    #[error("regex error at offset {offset} in {pattern:?}: {reason}")]
+    Regex {
+        pattern: String,
+        offset: usize,
+        reason: String,
+    },
+    /// A GBNF grammar that cannot be parsed or used.
+    #[error("GBNF error at line {line}: {reason}")]
+    Gbnf { line: usize, reason: String },
+    /// A JSON document that could not be parsed as a schema.
+    #[error("the schema is not valid JSON: {0}")]
+    Json(String),
+}
+
+impl CompileError {
+    pub(crate) fn unsupported(keyword: &str, pointer: &str, reason: impl Into<String>) -> Self {
+        CompileError::Unsupported {
+            keyword: keyword.to_string(),
+            pointer: pointer.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn unsatisfiable(keyword: &str, pointer: &str, reason: impl Into<String>) -> Self {
+        CompileError::Unsatisfiable {
+            keyword: keyword.to_string(),
+            pointer: pointer.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid(keyword: &str, pointer: &str, reason: impl Into<String>) -> Self {
+        CompileError::Invalid {
+            keyword: keyword.to_string(),
+            pointer: pointer.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn too_complex(keyword: &str, pointer: &str, reason: impl Into<String>) -> Self {
+        CompileError::TooComplex {
+            keyword: keyword.to_string(),
+            pointer: pointer.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The keyword the error is about, when it concerns one.
+    pub fn keyword(&self) -> Option<&str> {
+        match self {
+            CompileError::Unsupported { keyword, .. }
+            | CompileError::Unsatisfiable { keyword, .. }
+            | CompileError::Invalid { keyword, .. }
+            | CompileError::TooComplex { keyword, .. } => Some(keyword),
+            CompileError::RemoteRef { .. } => Some("$ref"),
+            _ => None,
+        }
+    }
+
+    /// The JSON Pointer of the offending schema location, when known.
+    pub fn pointer(&self) -> Option<&str> {
+        match self {
+            CompileError::Unsupported { pointer, .. }
+            | CompileError::Unsatisfiable { pointer, .. }
+            | CompileError::Invalid { pointer, .. }
+            | CompileError::TooComplex { pointer, .. }
+            | CompileError::RemoteRef { pointer, .. } => Some(pointer),
+            _ => None,
+        }
+    }
+}
+
+/// A token the matcher cannot accept in its current state.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum MatchError {
+    #[error("token {0} is not allowed here")]
+    TokenRejected(u32),
+    #[error("byte {byte:#04x} at offset {offset} is not allowed here")]
+    ByteRejected { byte: u8, offset: usize },
+    #[error("cannot roll back {requested} tokens, only {available} were committed")]
+    RollbackTooFar { requested: usize, available: usize },
+    #[error("the sequence already ended")]
+    Finished,
+}
