@@ -377,3 +377,125 @@ fn opens_files_by_mapping() {
         Err(GgufError::Truncated { .. })
     ));
 }
+
+/// Checks against the default model as read by the `gguf` Python package
+/// (`tests/reference/gguf/make_tensor_stats.py`).
+mod default_model {
+    use super::*;
+
+    const STATS: &str = include_str!("../../../../tests/reference/gguf/tensor_stats.json");
+
+    fn open() -> GgufFile {
+        let path = crate::fetch::ensure_default_model().expect("fetching the default model");
+        GgufFile::open(path).unwrap()
+    }
+
+    fn stats() -> serde_json::Value {
+        serde_json::from_str(STATS).unwrap()
+    }
+
+    #[test]
+    fn metadata_and_tensor_table_match() {
+        let f = open();
+        let s = stats();
+        assert_eq!(f.get_str("general.architecture").unwrap(), "qwen2");
+        for (key, want) in s["metadata"].as_object().unwrap() {
+            let got = f.get(key).unwrap();
+            match want {
+                serde_json::Value::String(w) => assert_eq!(got.as_str(), Some(w.as_str())),
+                w => assert_eq!(got.as_f64(), w.as_f64(), "{key}"),
+            }
+        }
+        let table = s["tensors"].as_array().unwrap();
+        assert_eq!(f.tensors().len(), table.len());
+        for (got, want) in f.tensors().iter().zip(table) {
+            assert_eq!(got.name, want["name"].as_str().unwrap());
+            assert_eq!(
+                format!("{:?}", got.ty),
+                want["type"].as_str().unwrap(),
+                "{}",
+                got.name
+            );
+            let dims: Vec<u64> = serde_json::from_value(want["dims"].clone()).unwrap();
+            assert_eq!(got.dims, dims, "{}", got.name);
+        }
+    }
+
+    #[test]
+    fn dequantized_tensors_match() {
+        let f = open();
+        for sample in stats()["samples"].as_array().unwrap() {
+            let name = sample["name"].as_str().unwrap();
+            let values = f.tensor_f32(name).unwrap();
+            assert_eq!(values.len() as u64, sample["n_elems"].as_u64().unwrap());
+            let idx: Vec<usize> = serde_json::from_value(sample["indices"].clone()).unwrap();
+            let bits: Vec<String> = serde_json::from_value(sample["f32_bits"].clone()).unwrap();
+            for (i, b) in idx.iter().zip(bits) {
+                let want = u32::from_str_radix(&b, 16).unwrap();
+                assert_eq!(values[*i].to_bits(), want, "{name}[{i}]");
+            }
+            let sum: f64 = values.iter().map(|&v| f64::from(v)).sum();
+            let abs: f64 = values.iter().map(|&v| f64::from(v).abs()).sum();
+            let (want_sum, want_abs) = (
+                sample["sum"].as_f64().unwrap(),
+                sample["abs_sum"].as_f64().unwrap(),
+            );
+            // Summation order differs; the values themselves are compared exactly above.
+            assert!(
+                (sum - want_sum).abs() <= 1e-6 * want_abs.max(1.0),
+                "{name}: sum {sum} vs {want_sum}"
+            );
+            assert!(
+                (abs - want_abs).abs() <= 1e-6 * want_abs.max(1.0),
+                "{name}: |sum| {abs} vs {want_abs}"
+            );
+        }
+    }
+
+    #[test]
+    fn canonical_names_cover_qwen2() {
+        let f = open();
+        let names = f.names();
+        // Every tensor in the file is one the model uses.
+        assert_eq!(names.len(), f.tensors().len());
+        assert_eq!(
+            f.shape("model.embed_tokens.weight"),
+            Some(vec![151_936, 896])
+        );
+        assert_eq!(f.shape("lm_head.weight"), Some(vec![151_936, 896]));
+        assert_eq!(f.shape("model.norm.weight"), Some(vec![896]));
+        for layer in [0, 23] {
+            let p = format!("model.layers.{layer}");
+            assert_eq!(
+                f.shape(&format!("{p}.self_attn.q_proj.weight")),
+                Some(vec![896, 896])
+            );
+            assert_eq!(
+                f.shape(&format!("{p}.self_attn.k_proj.weight")),
+                Some(vec![128, 896])
+            );
+            assert_eq!(
+                f.shape(&format!("{p}.self_attn.k_proj.bias")),
+                Some(vec![128])
+            );
+            assert_eq!(
+                f.shape(&format!("{p}.mlp.gate_proj.weight")),
+                Some(vec![4864, 896])
+            );
+            assert_eq!(
+                f.shape(&format!("{p}.mlp.down_proj.weight")),
+                Some(vec![896, 4864])
+            );
+            assert!(f.raw(&format!("{p}.mlp.up_proj.weight")).is_some());
+        }
+        assert_eq!(f.shape("model.layers.24.self_attn.q_proj.weight"), None);
+        let types: std::collections::BTreeSet<String> =
+            f.tensors().iter().map(|t| format!("{:?}", t.ty)).collect();
+        assert!(
+            types
+                .iter()
+                .all(|t| ["F32", "Q4_K", "Q5_0", "Q6_K", "Q8_0"].contains(&t.as_str())),
+            "{types:?}"
+        );
+    }
+}

@@ -228,3 +228,71 @@ fn tokenizer_json_folder_matches_gguf() {
         Err(TokenizerError::Io { .. })
     ));
 }
+
+/// The default model's tokenizer against llama.cpp's ids on the committed corpus
+/// (`tests/reference/tokenizer/make_ids.py`).
+mod default_model {
+    use super::*;
+
+    const IDS: &str = include_str!("../../../../tests/reference/tokenizer/ids.json");
+
+    fn tokenizer() -> Tokenizer {
+        let path = crate::fetch::ensure_default_model().expect("fetching the default model");
+        Tokenizer::from_gguf(&GgufFile::open(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn matches_llama_cpp_on_corpus() {
+        let t = tokenizer();
+        let cases: Vec<serde_json::Value> = serde_json::from_str(IDS).unwrap();
+        assert!(cases.len() >= 50);
+        for c in &cases {
+            let text = c["text"].as_str().unwrap();
+            for (key, allow) in [("special", true), ("plain", false)] {
+                let want: Vec<u32> = serde_json::from_value(c[key].clone()).unwrap();
+                assert_eq!(t.encode(text, allow).unwrap(), want, "{key} {text:?}");
+            }
+            // Without special parsing every text round-trips through token bytes.
+            let plain = t.encode(text, false).unwrap();
+            let bytes: Vec<u8> = plain
+                .iter()
+                .flat_map(|&id| t.token_bytes(id).to_vec())
+                .collect();
+            assert_eq!(bytes, text.as_bytes(), "{text:?}");
+            assert!(plain.iter().all(|&id| !t.is_special(id)), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn ids_and_flags_of_the_qwen_vocabulary() {
+        let t = tokenizer();
+        assert_eq!(t.vocab_size(), 151_936);
+        assert_eq!(
+            (t.endoftext(), t.im_start(), t.im_end()),
+            (Some(151_643), Some(151_644), Some(151_645))
+        );
+        assert_eq!(t.eos_ids(), [151_645, 151_643]);
+        for id in 151_643..151_665 {
+            let tool = id == 151_657 || id == 151_658;
+            assert_eq!(t.is_special(id), !tool, "{id}");
+            assert!(!t.token_bytes(id).is_empty());
+        }
+        assert_eq!(t.token_bytes(151_657), b"<tool_call>");
+        for id in 151_665..151_936 {
+            assert!(t.is_special(id) && t.token_bytes(id).is_empty(), "{id}");
+        }
+        for id in 0..151_643 {
+            assert!(!t.is_special(id) && !t.token_bytes(id).is_empty(), "{id}");
+        }
+        // Byte tokens: "!" is id 0, and every single byte has a token of its own.
+        assert_eq!(t.token_bytes(0), b"!");
+        let singles = (0..151_643u32)
+            .filter(|&id| t.token_bytes(id).len() == 1)
+            .count();
+        assert_eq!(singles, 256);
+        assert_eq!(
+            t.decode(&[151_644, 872, 198], false).unwrap(),
+            "<|im_start|>user\n"
+        );
+    }
+}
