@@ -315,4 +315,25 @@ mod tests {
             Err(ChatError::Missing(_))
         ));
     }
+
+    /// The default model's template against prompts rendered by jinja2 and tokenized by
+    /// llama.cpp (`tests/reference/chat/make_golden.py`).
+    #[test]
+    fn default_model_prompts_match_golden() {
+        const GOLDEN: &str = include_str!("../../../tests/reference/chat/golden.json");
+        let path = crate::fetch::ensure_default_model().expect("fetching the default model");
+        let file = GgufFile::open(path).unwrap();
+        let template = ChatTemplate::from_gguf(&file).unwrap();
+        let tokenizer = crate::tokenizer::Tokenizer::from_gguf(&file).unwrap();
+        let cases: Vec<serde_json::Value> = serde_json::from_str(GOLDEN).unwrap();
+        assert_eq!(cases.len(), 3);
+        for c in cases {
+            let messages: Vec<Message> = serde_json::from_value(c["messages"].clone()).unwrap();
+            let add = c["add_generation_prompt"].as_bool().unwrap();
+            let rendered = template.render(&messages, add).unwrap();
+            assert_eq!(rendered, c["rendered"].as_str().unwrap());
+            let ids: Vec<u32> = serde_json::from_value(c["ids"].clone()).unwrap();
+            assert_eq!(tokenizer.encode(&rendered, true).unwrap(), ids);
+        }
+    }
 }
