@@ -1,0 +1,132 @@
+//! Grouped-query self-attention with biased Q/K/V projections (Qwen2).
+//!
+//! Projections and RoPE run once over the rows of every sequence in the step;
+//! the attention itself runs per sequence against that sequence's own cache,
+//! so sequences of different lengths batch without padding.
+
+use std::ops::Range;
+
+use burn::module::Module;
+use burn::tensor::Tensor;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+
+use super::rope::Rope;
+use crate::kv_cache::KvCache;
+use crate::linear::Linear;
+
+/// Self-attention block of one decoder layer.
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// `[heads * head_dim, hidden]`, with bias.
+    pub q_proj: Linear,
+    /// `[kv_heads * head_dim, hidden]`, with bias.
+    pub k_proj: Linear,
+    /// `[kv_heads * head_dim, hidden]`, with bias.
+    pub v_proj: Linear,
+    /// `[hidden, heads * head_dim]`, no bias.
+    pub o_proj: Linear,
+    /// Query heads.
+    pub heads: usize,
+    /// Key/value heads.
+    pub kv_heads: usize,
+    /// Width of one head.
+    pub head_dim: usize,
+}
+
+impl Attention {
+    /// `x: [rows, hidden]` where `spans[i]` are the rows of sequence `i`,
+    /// whose keys and values go to `caches[i]` (layer `layer`).
+    pub(crate) fn forward(
+        &self,
+        x: Tensor<2>,
+        rope: &Rope,
+        spans: &[Range<usize>],
+        caches: &mut [&mut KvCache],
+        layer: usize,
+    ) -> Tensor<2> {
+        let rows = x.dims()[0];
+        let (heads, kv_heads, dim) = (self.heads, self.kv_heads, self.head_dim);
+        let q = self.q_proj.forward(x.clone()).reshape([rows, heads, dim]);
+        let k = self
+            .k_proj
+            .forward(x.clone())
+            .reshape([rows, kv_heads, dim]);
+        let v = self.v_proj.forward(x).reshape([rows, kv_heads, dim]);
+        let q = rope.apply(q);
+        let k = rope.apply(k);
+
+        let mut outputs = Vec::with_capacity(spans.len());
+        for (span, cache) in spans.iter().zip(caches.iter_mut()) {
+            let n = span.len();
+            let per_seq = |t: &Tensor<3>, h: usize| -> Tensor<4> {
+                // [n, h, dim] -> [1, h, n, dim]
+                t.clone()
+                    .slice([span.clone(), 0..h, 0..dim])
+                    .swap_dims(0, 1)
+                    .unsqueeze::<4>()
+            };
+            let (keys, values) = cache.append(layer, per_seq(&k, kv_heads), per_seq(&v, kv_heads));
+            let q_seq = q.clone().slice([span.clone(), 0..heads, 0..dim]);
+            let out = if n == 1 {
+                self.attend_one(q_seq, keys, values)
+            } else {
+                self.attend_many(q_seq, keys, values)
+            };
+            outputs.push(out);
+        }
+        let attended = if outputs.len() == 1 {
+            outputs.remove(0)
+        } else {
+            Tensor::cat(outputs, 0)
+        };
+        self.o_proj.forward(attended)
+    }
+
+    /// One new token: the query heads of each group attend to their shared
+    /// key/value head as `group` query rows, so nothing is repeated and every
+    /// cached position is visible (no mask needed).
+    fn attend_one(&self, q: Tensor<3>, keys: Tensor<4>, values: Tensor<4>) -> Tensor<2> {
+        let group = self.heads / self.kv_heads;
+        let q = q.reshape([1, self.kv_heads, group, self.head_dim]);
+        let out = attention(
+            q,
+            keys,
+            values,
+            None,
+            None,
+            AttentionModuleOptions::default(),
+        );
+        out.reshape([1, self.heads * self.head_dim])
+    }
+
+    /// Several new tokens (prefill): keys/values are repeated per query head
+    /// and a causal mask aligned to the end of the cache hides later positions.
+    fn attend_many(&self, q: Tensor<3>, keys: Tensor<4>, values: Tensor<4>) -> Tensor<2> {
+        let n = q.dims()[0];
+        let q = q.swap_dims(0, 1).unsqueeze::<4>();
+        let keys = self.repeat_kv(keys);
+        let values = self.repeat_kv(values);
+        let options = AttentionModuleOptions {
+            is_causal: true,
+            ..Default::default()
+        };
+        let out = attention(q, keys, values, None, None, options); // [1, heads, n, dim]
+        out.reshape([self.heads, n, self.head_dim])
+            .swap_dims(0, 1)
+            .reshape([n, self.heads * self.head_dim])
+    }
+
+    /// `[1, kv_heads, len, dim]` → `[1, heads, len, dim]`, head `h` using
+    /// key/value head `h / group` as Qwen2 does.
+    fn repeat_kv(&self, t: Tensor<4>) -> Tensor<4> {
+        let group = self.heads / self.kv_heads;
+        if group == 1 {
+            return t;
+        }
+        let [_, kv, len, dim] = t.dims();
+        t.unsqueeze_dim::<5>(2)
+            .expand([1, kv, group, len, dim])
+            .reshape([1, kv * group, len, dim])
+    }
+}

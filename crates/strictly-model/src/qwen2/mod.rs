@@ -1,0 +1,208 @@
+//! Qwen2 decoder in Burn, one definition for every weight format.
+//!
+//! Field names mirror the checkpoint's tensor names (`embed_tokens`,
+//! `layers.N.self_attn.q_proj`, …) so that binding weights needs no renaming
+//! beyond the GGUF map. The model is immutable during inference: per-sequence
+//! state lives in [`KvCache`], which callers pass in as `&mut`.
+//!
+//! One entry point, [`Qwen2::forward`], runs any mix of sequences, each with
+//! any number of new tokens: prefill is one sequence with many tokens, batched
+//! decode is many sequences with one token each.
+
+mod attention;
+mod layer;
+mod mlp;
+mod rope;
+mod vocab;
+
+use std::ops::Range;
+
+use burn::module::Module;
+use burn::nn::RmsNorm;
+use burn::tensor::{Device, Tensor};
+
+pub use attention::Attention;
+pub use layer::DecoderLayer;
+pub use mlp::Mlp;
+pub use vocab::VocabMatrix;
+
+use crate::config::Qwen2Config;
+use crate::kv_cache::{KvCache, KvCacheError};
+use rope::Rope;
+
+/// Errors from a forward step.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// A step needs at least one sequence with at least one token.
+    #[error("empty input: every sequence in a step needs at least one token")]
+    EmptyInput,
+    /// The number of token lists and caches differ.
+    #[error("{tokens} token lists but {caches} caches")]
+    BatchMismatch {
+        /// Token lists given.
+        tokens: usize,
+        /// Caches given.
+        caches: usize,
+    },
+    /// A token id is outside the model's vocabulary.
+    #[error("token id {id} is outside the vocabulary of {vocab}")]
+    TokenOutOfRange {
+        /// The id.
+        id: u32,
+        /// Vocabulary size.
+        vocab: usize,
+    },
+    /// The cache cannot hold the step.
+    #[error(transparent)]
+    Cache(#[from] KvCacheError),
+}
+
+/// Which positions get logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogitRows {
+    /// Only the last new token of each sequence: `[sequences, vocab]`.
+    /// The LM head is the most expensive matrix, so prefill asks for this.
+    Last,
+    /// Every new token, sequences concatenated: `[total tokens, vocab]`.
+    All,
+}
+
+/// Qwen2 causal language model.
+#[derive(Module, Debug)]
+pub struct Qwen2 {
+    /// Token embedding `[vocab, hidden]`.
+    pub embed_tokens: VocabMatrix,
+    /// Decoder layers.
+    pub layers: Vec<DecoderLayer>,
+    /// Final norm.
+    pub norm: RmsNorm,
+    /// Separate LM head, or `None` when tied to `embed_tokens`.
+    pub lm_head: Option<VocabMatrix>,
+    /// Hyper-parameters (not weights).
+    #[module(skip)]
+    pub config: Qwen2Config,
+    /// Where the weights live.
+    #[module(skip)]
+    pub device: Device,
+}
+
+impl Qwen2 {
+    /// The model's hyper-parameters.
+    pub fn config(&self) -> &Qwen2Config {
+        &self.config
+    }
+
+    /// The device holding the weights; caches must be created on it.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// An empty cache for one sequence with room for `capacity` positions.
+    pub fn new_cache(&self, capacity: usize) -> KvCache {
+        KvCache::new(&self.config, capacity, &self.device)
+    }
+
+    /// Runs one step: `tokens[i]` are appended to sequence `i`, whose state is
+    /// `caches[i]`. Returns logits as chosen by `rows`. Caches are advanced
+    /// only when the whole step succeeds.
+    pub fn forward(
+        &self,
+        tokens: &[&[u32]],
+        caches: &mut [&mut KvCache],
+        rows: LogitRows,
+    ) -> Result<Tensor<2>, ForwardError> {
+        if tokens.len() != caches.len() {
+            return Err(ForwardError::BatchMismatch {
+                tokens: tokens.len(),
+                caches: caches.len(),
+            });
+        }
+        if tokens.is_empty() || tokens.iter().any(|t| t.is_empty()) {
+            return Err(ForwardError::EmptyInput);
+        }
+        let vocab = self.config.vocab_size;
+        if let Some(&id) = tokens
+            .iter()
+            .flat_map(|t| t.iter())
+            .find(|&&id| id as usize >= vocab)
+        {
+            return Err(ForwardError::TokenOutOfRange { id, vocab });
+        }
+        for (seq, cache) in tokens.iter().zip(caches.iter_mut()) {
+            cache.check_layers(self.layers.len())?;
+            cache.reserve(seq.len())?;
+        }
+
+        let mut spans: Vec<Range<usize>> = Vec::with_capacity(tokens.len());
+        let mut positions = Vec::new();
+        let mut flat = Vec::new();
+        for (seq, cache) in tokens.iter().zip(caches.iter()) {
+            let start = flat.len();
+            flat.extend_from_slice(seq);
+            positions.extend(cache.len()..cache.len() + seq.len());
+            spans.push(start..flat.len());
+        }
+        let rope = Rope::new(
+            &positions,
+            self.config.head_dim(),
+            self.config.rope_theta,
+            &self.device,
+        );
+
+        let mut x = self.embed_tokens.embed(&flat, &self.device);
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(x, &rope, &spans, caches, i);
+        }
+        for (seq, cache) in tokens.iter().zip(caches.iter_mut()) {
+            cache.advance(seq.len());
+        }
+
+        let hidden = self.config.hidden_size;
+        let x = match rows {
+            LogitRows::All => x,
+            LogitRows::Last => {
+                let last: Vec<Tensor<2>> = spans
+                    .iter()
+                    .map(|s| x.clone().slice([s.end - 1..s.end, 0..hidden]))
+                    .collect();
+                Tensor::cat(last, 0)
+            }
+        };
+        let x = self.norm.forward(x);
+        let head = self.lm_head.as_ref().unwrap_or(&self.embed_tokens);
+        Ok(head.logits(x))
+    }
+
+    /// Feeds a prompt to one sequence in chunks of at most `chunk` tokens
+    /// (bounding activation memory and attention cost per call) and returns
+    /// the logits after its last token, `[vocab]`.
+    pub fn prefill(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+        chunk: usize,
+    ) -> Result<Tensor<1>, ForwardError> {
+        if tokens.is_empty() {
+            return Err(ForwardError::EmptyInput);
+        }
+        // Reserve up front so a too-long prompt fails before any work.
+        cache.reserve(tokens.len())?;
+        let mut last = None;
+        for part in tokens.chunks(chunk.max(1)) {
+            last = Some(self.forward(&[part], &mut [&mut *cache], LogitRows::Last)?);
+        }
+        let logits = last.ok_or(ForwardError::EmptyInput)?;
+        Ok(logits.reshape([self.config.vocab_size]))
+    }
+
+    /// One new token for each of several sequences (batched decode):
+    /// returns `[sequences, vocab]`.
+    pub fn decode(
+        &self,
+        tokens: &[u32],
+        caches: &mut [&mut KvCache],
+    ) -> Result<Tensor<2>, ForwardError> {
+        let per_seq: Vec<&[u32]> = tokens.chunks(1).collect();
+        self.forward(&per_seq, caches, LogitRows::Last)
+    }
+}
