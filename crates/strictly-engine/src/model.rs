@@ -1,0 +1,104 @@
+//! The two seams to the model: [`LanguageModel`] (forward passes over
+//! per-sequence KV caches) and [`TextCodec`] (tokenizer and chat template).
+//! They are all the scheduler knows of the model, so it can be tested with a
+//! deterministic double and run on any backend.
+
+use crate::request::ChatMessage;
+
+/// A failure inside the model (tensor shapes, device, cache capacity).
+#[derive(Debug, thiserror::Error)]
+#[error("model failure: {0}")]
+pub struct ModelError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+impl ModelError {
+    /// Wraps any error of a model implementation.
+    pub fn new(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(err))
+    }
+
+    /// A model error described by a message alone.
+    pub fn msg(message: impl Into<String>) -> Self {
+        #[derive(Debug, thiserror::Error)]
+        #[error("{0}")]
+        struct Message(String);
+        Self::new(Message(message.into()))
+    }
+}
+
+/// One sequence's share of a batched forward pass.
+pub struct ForwardItem<'a, C> {
+    /// The sequence's KV cache; `tokens` are appended after what it holds.
+    pub cache: &'a mut C,
+    /// Tokens to feed: a prefill chunk, or the last sampled token followed by
+    /// any forced tokens.
+    pub tokens: &'a [u32],
+    /// Whether the logits after the last token are needed. Intermediate
+    /// prefill chunks skip the LM head, the most expensive matrix product of a
+    /// small model.
+    pub want_logits: bool,
+}
+
+/// A causal language model driven one step at a time.
+///
+/// The model itself is immutable weights; all per-sequence state lives in
+/// `Cache` values owned by the scheduler, one per running sequence.
+pub trait LanguageModel: Send + 'static {
+    /// Per-sequence KV cache.
+    type Cache: Send + 'static;
+
+    /// Width of a logits row (the model's vocabulary, padding included).
+    fn vocab_size(&self) -> usize;
+
+    /// Positions a sequence may hold (prompt and answer together).
+    fn context_length(&self) -> usize;
+
+    /// An empty cache able to hold `capacity` positions.
+    fn new_cache(&self, capacity: usize) -> Result<Self::Cache, ModelError>;
+
+    /// Positions the cache holds.
+    fn cache_len(&self, cache: &Self::Cache) -> usize;
+
+    /// A copy of `cache` that can grow to `capacity` positions; used to start
+    /// a sequence from a stored shared-prefix snapshot instead of prefilling
+    /// the prefix again.
+    fn fork_cache(&self, cache: &Self::Cache, capacity: usize) -> Result<Self::Cache, ModelError>;
+
+    /// Feeds every item's tokens and returns, for each item in order, the
+    /// logits after its last token (`None` where `want_logits` is false).
+    fn forward(
+        &mut self,
+        items: &mut [ForwardItem<'_, Self::Cache>],
+    ) -> Result<Vec<Option<Vec<f32>>>, ModelError>;
+}
+
+/// A failure of the tokenizer or the chat template.
+#[derive(Debug, thiserror::Error)]
+#[error("text processing failed: {0}")]
+pub struct CodecError(pub String);
+
+/// Tokenizer and chat template of the served model.
+pub trait TextCodec: Send + Sync + 'static {
+    /// Token ids of `text`; special-token text (as produced by the chat
+    /// template) becomes the special ids.
+    fn encode(&self, text: &str) -> Result<Vec<u32>, CodecError>;
+
+    /// The exact bytes a token stands for; empty for special tokens.
+    fn token_bytes(&self, id: u32) -> &[u8];
+
+    /// Whether `id` is a control or padding token that never appears as text.
+    fn is_special(&self, id: u32) -> bool;
+
+    /// Ids that end an answer (`<|im_end|>`, `<|endoftext|>` for Qwen).
+    fn stop_tokens(&self) -> &[u32];
+
+    /// Size of the vocabulary as seen by masks (the model's logits width).
+    fn vocab_size(&self) -> usize;
+
+    /// The chat prompt for `messages`, ending with the assistant's turn
+    /// opened when `add_generation_prompt` is set.
+    fn render_chat(
+        &self,
+        messages: &[ChatMessage],
+        add_generation_prompt: bool,
+    ) -> Result<String, CodecError>;
+}

@@ -1,0 +1,381 @@
+//! The engine handle and request preparation.
+//!
+//! [`Engine::submit`] does everything that needs no model on the caller's
+//! thread (constraint compilation, prompt rendering and tokenization, length
+//! and satisfiability checks), so the scheduler thread spends its time on
+//! forward passes only. Admission is a counter checked before any work: when
+//! `max_batch + max_queue` requests are in flight the request is refused at
+//! once with [`EngineError::QueueFull`] rather than queued behind work that
+//! would make it time out anyway.
+
+mod sequence;
+mod step;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc as events;
+
+use crate::config::EngineConfig;
+use crate::constraint::{ConstraintCompiler, Matcher, TokenMask};
+use crate::error::EngineError;
+use crate::event::EventStream;
+use crate::model::{LanguageModel, TextCodec};
+use crate::request::{Constraint, GenerateRequest};
+use crate::sampler::Sampler;
+use crate::schema_cache::{Compiled, SchemaCache};
+use crate::steer::{self, CloserTable};
+
+pub(crate) use sequence::Job;
+
+/// Figures of one scheduler step, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepStats {
+    /// Sequences fed in this step.
+    pub sequences: usize,
+    pub prefill_tokens: usize,
+    /// Answer tokens fed (sampled and forced).
+    pub decode_tokens: usize,
+    /// Time in the model's forward pass.
+    pub forward: Duration,
+    /// Time in the grammar (masks, commits, steering searches) after it.
+    pub mask: Duration,
+    /// Requests waiting for a KV slot after this step.
+    pub waiting: usize,
+}
+
+/// Receives scheduler figures; the server turns them into metrics.
+pub trait EngineObserver: Send + Sync + 'static {
+    fn on_step(&self, stats: &StepStats);
+}
+
+struct NoObserver;
+
+impl EngineObserver for NoObserver {
+    fn on_step(&self, _: &StepStats) {}
+}
+
+/// Live request counts, shared by the handle and the scheduler thread.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    in_flight: AtomicUsize,
+    waiting: AtomicUsize,
+    running: AtomicUsize,
+}
+
+/// One admitted request; dropping it (request finished or refused) frees
+/// its place in the admission count.
+#[derive(Debug)]
+pub(crate) struct Permit(Arc<Counters>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// What the scheduler thread and request preparation both need.
+pub(crate) struct Ctx {
+    pub(crate) config: EngineConfig,
+    pub(crate) codec: Arc<dyn TextCodec>,
+    pub(crate) closers: CloserTable,
+    /// Mask of unconstrained generation: all text tokens and the stop tokens.
+    pub(crate) free_mask: TokenMask,
+    pub(crate) stop_tokens: Vec<u32>,
+    pub(crate) vocab_size: usize,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) observer: Arc<dyn EngineObserver>,
+}
+
+/// A handle to a running engine; cheap to clone. The scheduler thread stops
+/// when the last handle is dropped and running requests have finished.
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    ctx: Arc<Ctx>,
+    schemas: SchemaCache,
+    context_length: usize,
+    jobs: mpsc::Sender<Job>,
+}
+
+/// Assembles an engine; see [`Engine::builder`].
+pub struct EngineBuilder<M> {
+    model: M,
+    codec: Arc<dyn TextCodec>,
+    compiler: Arc<dyn ConstraintCompiler>,
+    config: EngineConfig,
+    observer: Arc<dyn EngineObserver>,
+}
+
+impl<M: LanguageModel> EngineBuilder<M> {
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    pub fn observer(mut self, observer: Arc<dyn EngineObserver>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Starts the scheduler thread, which takes ownership of the model.
+    pub fn start(self) -> Engine {
+        let vocab_size = self.model.vocab_size();
+        let stop_tokens = self.codec.stop_tokens().to_vec();
+        let mut free_mask = TokenMask::new(vocab_size);
+        for id in 0..vocab_size as u32 {
+            if !self.codec.is_special(id) && !self.codec.token_bytes(id).is_empty() {
+                free_mask.allow(id);
+            }
+        }
+        stop_tokens.iter().for_each(|&id| free_mask.allow(id));
+        let ctx = Arc::new(Ctx {
+            closers: CloserTable::new(self.codec.as_ref()),
+            codec: self.codec,
+            free_mask,
+            stop_tokens,
+            vocab_size,
+            counters: Arc::default(),
+            observer: self.observer,
+            config: self.config,
+        });
+        let context_length = self.model.context_length();
+        let (jobs, rx) = mpsc::channel();
+        let thread_ctx = ctx.clone();
+        let model = self.model;
+        // A plain thread, not an async task: forward passes are long blocking
+        // computations that would stall an async runtime's workers.
+        let spawned = std::thread::Builder::new()
+            .name("strictly-scheduler".into())
+            .stack_size(16 << 20)
+            .spawn(move || step::run(model, rx, &thread_ctx));
+        if let Err(err) = spawned {
+            // Without a scheduler every submission fails with `Unavailable`
+            // because the job channel is closed.
+            tracing::error!(%err, "could not start the scheduler thread");
+        }
+        Engine {
+            shared: Arc::new(Shared {
+                schemas: SchemaCache::new(self.compiler, ctx.config.schema_cache_entries),
+                ctx,
+                context_length,
+                jobs,
+            }),
+        }
+    }
+}
+
+impl Engine {
+    /// Starts building an engine over a model, its tokenizer and a grammar
+    /// compiler.
+    pub fn builder<M: LanguageModel>(
+        model: M,
+        codec: Arc<dyn TextCodec>,
+        compiler: Arc<dyn ConstraintCompiler>,
+    ) -> EngineBuilder<M> {
+        EngineBuilder {
+            model,
+            codec,
+            compiler,
+            config: EngineConfig::default(),
+            observer: Arc::new(NoObserver),
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.ctx.config
+    }
+
+    /// Positions of the model's context (prompt and answer).
+    pub fn context_length(&self) -> usize {
+        self.shared.context_length
+    }
+
+    /// Requests waiting for a KV slot.
+    pub fn waiting(&self) -> usize {
+        self.shared.ctx.counters.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Sequences in the running batch.
+    pub fn running(&self) -> usize {
+        self.shared.ctx.counters.running.load(Ordering::Relaxed)
+    }
+
+    /// Token count of `text` (without chat formatting).
+    pub fn count_tokens(&self, text: &str) -> Result<usize, EngineError> {
+        Ok(self.shared.ctx.codec.encode(text)?.len())
+    }
+
+    /// Checks that `schema` compiles (and caches it), without generating.
+    pub fn check_schema(&self, schema: &serde_json::Value) -> Result<(), EngineError> {
+        self.shared.schemas.schema(schema).map(drop)
+    }
+
+    /// Prepares a request and queues it. Blocks for the preparation
+    /// (milliseconds; longer for a schema seen for the first time), so async
+    /// callers run it on a blocking thread.
+    pub fn submit(&self, request: GenerateRequest) -> Result<EventStream, EngineError> {
+        let submitted = Instant::now();
+        let permit = self.admit()?;
+        let ctx = &self.shared.ctx;
+        check_sampling(&request)?;
+        let compiled: Option<Arc<Compiled>> = match &request.constraint {
+            Constraint::None => None,
+            Constraint::JsonObject => Some(self.shared.schemas.json_object()?),
+            Constraint::JsonSchema(schema) => Some(self.shared.schemas.schema(schema)?),
+        };
+        let text = ctx.codec.render_chat(&request.messages, true)?;
+        let prompt = ctx.codec.encode(&text)?;
+        if prompt.is_empty() {
+            return Err(EngineError::InvalidRequest("the prompt is empty".into()));
+        }
+        let context = self.shared.context_length;
+        let max_tokens = match request.max_tokens {
+            Some(0) => {
+                return Err(EngineError::InvalidRequest(
+                    "max_tokens must be at least 1".into(),
+                ));
+            }
+            Some(n) => n,
+            None => ctx
+                .config
+                .default_max_tokens
+                .min(context.saturating_sub(prompt.len()))
+                .max(1),
+        };
+        let max_prompt_tokens = ctx
+            .config
+            .max_prompt_tokens
+            .min(context.saturating_sub(max_tokens));
+        if prompt.len() > max_prompt_tokens {
+            return Err(EngineError::PromptTooLong {
+                prompt_tokens: prompt.len(),
+                max_prompt_tokens,
+                context_tokens: context,
+                max_tokens,
+            });
+        }
+        let prefix_len = self.shared_prefix_len(&request, &prompt)?;
+        let (matcher, plan) = match &compiled {
+            Some(c) => {
+                let mut matcher = c.grammar.matcher();
+                let plan = self.plan_from_start(matcher.as_mut(), max_tokens)?;
+                (Some(matcher), Some(plan))
+            }
+            None => (None, None),
+        };
+        let (tx, rx) = events::unbounded_channel();
+        let prompt_tokens = prompt.len();
+        let job = Job {
+            prompt,
+            prefix_len,
+            compiled,
+            matcher,
+            plan,
+            max_tokens,
+            sampler: Sampler::new(&request.sampling),
+            cancel: request.cancel,
+            events: tx,
+            submitted,
+            deadline: submitted + ctx.config.request_timeout,
+            _permit: permit,
+        };
+        self.shared
+            .jobs
+            .send(job)
+            .map_err(|_| EngineError::Unavailable)?;
+        Ok(EventStream::new(rx, prompt_tokens))
+    }
+
+    fn admit(&self) -> Result<Permit, EngineError> {
+        let ctx = &self.shared.ctx;
+        let limit = ctx.config.max_batch + ctx.config.max_queue;
+        let before = ctx.counters.in_flight.fetch_add(1, Ordering::AcqRel);
+        let permit = Permit(ctx.counters.clone());
+        if before >= limit {
+            let waiting = before.saturating_sub(ctx.config.max_batch);
+            // A rough wait: one "round" of the batch per batch-full of waiters.
+            let rounds = waiting / ctx.config.max_batch.max(1) + 1;
+            return Err(EngineError::QueueFull {
+                waiting,
+                retry_after: Duration::from_secs(rounds as u64),
+            });
+        }
+        Ok(permit)
+    }
+
+    /// Prompt tokens shared with other requests that have the same leading
+    /// messages, found by tokenizing those messages alone. At least one
+    /// token is left to prefill, since the first answer token needs logits.
+    fn shared_prefix_len(
+        &self,
+        request: &GenerateRequest,
+        prompt: &[u32],
+    ) -> Result<usize, EngineError> {
+        let n = request.shared_prefix_messages;
+        if n == 0 || n >= request.messages.len() || self.shared.ctx.config.prefix_cache_entries == 0
+        {
+            return Ok(0);
+        }
+        let codec = &self.shared.ctx.codec;
+        let prefix = codec.encode(&codec.render_chat(&request.messages[..n], false)?)?;
+        let common = prefix
+            .iter()
+            .zip(prompt)
+            .take_while(|(a, b)| a == b)
+            .count();
+        Ok(common.min(prompt.len() - 1))
+    }
+
+    /// A short valid answer from the grammar's start within `max_tokens`, or
+    /// the error saying it cannot fit.
+    fn plan_from_start(
+        &self,
+        matcher: &mut dyn Matcher,
+        max_tokens: usize,
+    ) -> Result<Vec<u32>, EngineError> {
+        let ctx = &self.shared.ctx;
+        let mut mask = TokenMask::new(ctx.vocab_size);
+        let budget = ctx.config.steer_search_budget;
+        let search = |m: &mut dyn Matcher, mask: &mut TokenMask, limit| {
+            steer::shortest_completion(m, &ctx.closers, &ctx.stop_tokens, mask, limit, budget)
+        };
+        if let Some(plan) = search(matcher, &mut mask, max_tokens) {
+            return Ok(plan);
+        }
+        let shortest = search(matcher, &mut mask, budget).map(|p| p.len());
+        Err(EngineError::Unsatisfiable {
+            max_tokens,
+            shortest,
+        })
+    }
+}
+
+fn check_sampling(request: &GenerateRequest) -> Result<(), EngineError> {
+    let s = &request.sampling;
+    if !(0.0..=2.0).contains(&s.temperature) {
+        return Err(EngineError::InvalidRequest(format!(
+            "temperature must be in [0, 2], got {}",
+            s.temperature
+        )));
+    }
+    if !(s.top_p > 0.0 && s.top_p <= 1.0) {
+        return Err(EngineError::InvalidRequest(format!(
+            "top_p must be in (0, 1], got {}",
+            s.top_p
+        )));
+    }
+    if request.messages.is_empty() {
+        return Err(EngineError::InvalidRequest(
+            "at least one message is needed".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,455 @@
+//! One running sequence: its KV cache, its grammar state, and what happens
+//! to it after each forward pass (mask, sample, commit, forced tokens,
+//! steering, stop).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{Ctx, Permit};
+use crate::constraint::{Matcher, TokenMask};
+use crate::detok::Utf8Stream;
+use crate::error::EngineError;
+use crate::event::{Completion, Event, FinishReason, Timings, TokenEvent, Usage};
+use crate::model::{ForwardItem, LanguageModel, ModelError};
+use crate::prefix::PrefixCache;
+use crate::request::CancelToken;
+use crate::sampler::Sampler;
+use crate::schema_cache::Compiled;
+use crate::steer;
+
+/// How often (in answer tokens) the shortest-completion estimate is
+/// refreshed while the budget is within a few times of it.
+const REFRESH_EVERY: usize = 16;
+
+/// A prepared request waiting for a KV slot.
+pub(crate) struct Job {
+    pub(crate) prompt: Vec<u32>,
+    /// Prompt tokens shared with requests that have the same system message.
+    pub(crate) prefix_len: usize,
+    pub(crate) compiled: Option<Arc<Compiled>>,
+    pub(crate) matcher: Option<Box<dyn Matcher>>,
+    /// A valid answer that fits in `max_tokens`, found at preparation.
+    pub(crate) plan: Option<Vec<u32>>,
+    pub(crate) max_tokens: usize,
+    pub(crate) sampler: Sampler,
+    pub(crate) cancel: CancelToken,
+    pub(crate) events: UnboundedSender<Event>,
+    pub(crate) submitted: Instant,
+    pub(crate) deadline: Instant,
+    pub(crate) _permit: Permit,
+}
+
+impl Job {
+    /// Whether nobody waits for this request any more.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.cancel.is_cancelled() || self.events.is_closed()
+    }
+
+    /// Ends the request with `err` (sent if the client still listens).
+    pub(crate) fn fail(self, err: EngineError) {
+        let _ = self.events.send(Event::Error(err));
+    }
+}
+
+/// A request holding a KV slot.
+pub(crate) struct Sequence<C> {
+    job: Job,
+    pub(crate) cache: C,
+    /// Prompt tokens already in the cache.
+    pub(crate) fed: usize,
+    /// Answer tokens committed but not yet in the cache.
+    pub(crate) pending: Vec<u32>,
+    cached_prompt: usize,
+    generated: usize,
+    forced: usize,
+    /// Length of the last known short completion (the steering estimate).
+    shortest: usize,
+    steered: bool,
+    utf8: Utf8Stream,
+    mask: TokenMask,
+    /// `mask` already holds the allowed tokens of the current state.
+    mask_ready: bool,
+    admitted: Instant,
+    first_logits: Option<Instant>,
+    grammar_time: Duration,
+}
+
+impl<C> Sequence<C> {
+    /// Gives `job` a KV cache, restored from a shared-prefix snapshot when
+    /// one matches.
+    pub(crate) fn admit<M: LanguageModel<Cache = C>>(
+        job: Job,
+        model: &M,
+        prefixes: &mut PrefixCache<C>,
+        vocab_size: usize,
+    ) -> Result<Self, (Job, ModelError)> {
+        let capacity = job.prompt.len() + job.max_tokens;
+        let restored = match prefixes.get(&job.prompt[..job.prefix_len]) {
+            Some(snapshot) if job.prefix_len > 0 => Some(model.fork_cache(snapshot, capacity)),
+            _ => None,
+        };
+        let (cache, fed) = match restored {
+            Some(Ok(cache)) => (Ok(cache), job.prefix_len),
+            // A failed restore only costs a full prefill.
+            Some(Err(_)) | None => (model.new_cache(capacity), 0),
+        };
+        let cache = match cache {
+            Ok(c) => c,
+            Err(e) => return Err((job, e)),
+        };
+        let shortest = job.plan.as_ref().map_or(0, Vec::len);
+        Ok(Self {
+            cache,
+            fed,
+            pending: Vec::new(),
+            cached_prompt: fed,
+            generated: 0,
+            forced: 0,
+            shortest,
+            steered: false,
+            utf8: Utf8Stream::default(),
+            mask: TokenMask::new(vocab_size),
+            mask_ready: false,
+            admitted: Instant::now(),
+            first_logits: None,
+            grammar_time: Duration::ZERO,
+            job,
+        })
+    }
+
+    /// This sequence's part of a forward pass: the prompt up to
+    /// `prefill_end`, or else its pending answer tokens.
+    pub(crate) fn forward_item(&mut self, prefill_end: Option<usize>) -> ForwardItem<'_, C> {
+        match prefill_end {
+            Some(end) => ForwardItem {
+                cache: &mut self.cache,
+                tokens: &self.job.prompt[self.fed..end],
+                want_logits: end == self.job.prompt.len(),
+            },
+            None => ForwardItem {
+                cache: &mut self.cache,
+                tokens: &self.pending,
+                want_logits: true,
+            },
+        }
+    }
+
+    pub(crate) fn prompt(&self) -> &[u32] {
+        &self.job.prompt
+    }
+
+    pub(crate) fn prefix_len(&self) -> usize {
+        self.job.prefix_len
+    }
+
+    pub(crate) fn abandoned(&self) -> bool {
+        self.job.abandoned()
+    }
+
+    pub(crate) fn expired(&self, now: Instant) -> bool {
+        now >= self.job.deadline
+    }
+
+    /// Handles the logits after the sequence's last fed token. Returns the
+    /// end of the request, or `None` if it continues.
+    pub(crate) fn on_logits(
+        &mut self,
+        logits: &[f32],
+        ctx: &Ctx,
+    ) -> Option<Result<FinishReason, EngineError>> {
+        self.first_logits.get_or_insert_with(Instant::now);
+        let started = Instant::now();
+        let outcome = if self.job.matcher.is_some() {
+            self.constrained_step(logits, ctx)
+        } else {
+            self.free_step(logits, ctx)
+        };
+        self.grammar_time += started.elapsed();
+        outcome
+    }
+
+    /// Grammar work done by this sequence so far.
+    pub(crate) fn grammar_time(&self) -> Duration {
+        self.grammar_time
+    }
+
+    fn free_step(
+        &mut self,
+        logits: &[f32],
+        ctx: &Ctx,
+    ) -> Option<Result<FinishReason, EngineError>> {
+        let token = self.job.sampler.sample(logits, &ctx.free_mask)?;
+        if ctx.stop_tokens.contains(&token) {
+            return Some(Ok(FinishReason::Stop));
+        }
+        self.accept(token, false, ctx);
+        (self.generated >= self.job.max_tokens).then_some(Ok(FinishReason::Length))
+    }
+
+    fn constrained_step(
+        &mut self,
+        logits: &[f32],
+        ctx: &Ctx,
+    ) -> Option<Result<FinishReason, EngineError>> {
+        let remaining = self.job.max_tokens - self.generated;
+        self.refresh_mask(ctx);
+        if remaining <= self.shortest + ctx.config.steer_slack {
+            return self.steered_step(logits, remaining, ctx);
+        }
+        if self.generated % REFRESH_EVERY == 0
+            && remaining <= 4 * (self.shortest + ctx.config.steer_slack)
+        {
+            // Keep the estimate honest while there is still room: the answer
+            // may have opened structures that take long to close.
+            self.job.plan = self.search(remaining, ctx);
+            match &self.job.plan {
+                Some(plan) => self.shortest = plan.len(),
+                None => return self.steered_step(logits, remaining, ctx),
+            }
+        }
+        let Some(token) = self.job.sampler.sample(logits, &self.mask) else {
+            return Some(Err(dead_end()));
+        };
+        if ctx.stop_tokens.contains(&token) {
+            return Some(Ok(FinishReason::Stop));
+        }
+        // A mask with a single token is a forced choice as well.
+        let forced = self.mask.count() == 1;
+        if let Err(e) = self.commit(token) {
+            return Some(Err(e));
+        }
+        self.job.plan = None;
+        self.accept(token, forced, ctx);
+        self.after_commit(ctx)
+    }
+
+    /// A step close to the end of the budget: the sampled token is kept
+    /// only if a valid answer still fits after it; otherwise the rest of the
+    /// answer is the planned shortest completion.
+    fn steered_step(
+        &mut self,
+        logits: &[f32],
+        remaining: usize,
+        ctx: &Ctx,
+    ) -> Option<Result<FinishReason, EngineError>> {
+        if self.job.plan.is_none() {
+            self.job.plan = self.search(remaining, ctx);
+        }
+        let Some(plan) = self.job.plan.take() else {
+            return Some(Err(EngineError::Unsatisfiable {
+                max_tokens: self.job.max_tokens,
+                shortest: None,
+            }));
+        };
+        let Some(token) = self.job.sampler.sample(logits, &self.mask) else {
+            return Some(Err(dead_end()));
+        };
+        if ctx.stop_tokens.contains(&token) {
+            return Some(Ok(FinishReason::Stop));
+        }
+        if let Err(e) = self.commit(token) {
+            return Some(Err(e));
+        }
+        let next_plan = if plan.first() == Some(&token) {
+            Some(plan[1..].to_vec())
+        } else {
+            self.search(remaining - 1, ctx)
+        };
+        match next_plan {
+            Some(next) => {
+                self.shortest = next.len();
+                self.job.plan = Some(next);
+                self.accept(token, false, ctx);
+                self.after_commit(ctx)
+            }
+            None => {
+                // The model's choice would not leave room to finish: take the
+                // plan instead and end the answer with it.
+                self.rollback(1);
+                self.steered = true;
+                for token in plan {
+                    if let Err(e) = self.commit(token) {
+                        return Some(Err(e));
+                    }
+                    self.accept(token, true, ctx);
+                }
+                Some(Ok(FinishReason::Length))
+            }
+        }
+    }
+
+    /// Appends the grammar's forced continuation and decides whether the
+    /// answer is finished.
+    fn after_commit(&mut self, ctx: &Ctx) -> Option<Result<FinishReason, EngineError>> {
+        let forced: Vec<u32> = self
+            .job
+            .matcher
+            .as_mut()
+            .map(|m| m.forced_tokens())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| !ctx.stop_tokens.contains(t))
+            .collect();
+        for token in forced {
+            if self.generated >= self.job.max_tokens {
+                break;
+            }
+            if let Err(e) = self.commit(token) {
+                return Some(Err(e));
+            }
+            self.job.plan = match self.job.plan.take() {
+                Some(plan) if plan.first() == Some(&token) => Some(plan[1..].to_vec()),
+                _ => None,
+            };
+            self.accept(token, true, ctx);
+        }
+        self.mask_ready = false;
+        if self.accepting() {
+            // A complete answer that allows nothing else needs no further
+            // forward pass to be ended.
+            self.refresh_mask(ctx);
+            let only_stop = self.mask.iter().all(|t| ctx.stop_tokens.contains(&t));
+            if only_stop || self.generated >= self.job.max_tokens {
+                let reason = if self.steered || !only_stop {
+                    FinishReason::Length
+                } else {
+                    FinishReason::Stop
+                };
+                return Some(Ok(reason));
+            }
+        } else if self.generated >= self.job.max_tokens {
+            return Some(Err(EngineError::Unsatisfiable {
+                max_tokens: self.job.max_tokens,
+                shortest: None,
+            }));
+        }
+        None
+    }
+
+    fn accepting(&self) -> bool {
+        self.job.matcher.as_ref().is_some_and(|m| m.is_accepting())
+    }
+
+    /// Fills `mask` for the current grammar state, with the stop tokens
+    /// allowed exactly when the answer is complete.
+    fn refresh_mask(&mut self, ctx: &Ctx) {
+        if self.mask_ready {
+            return;
+        }
+        let Some(matcher) = self.job.matcher.as_mut() else {
+            return;
+        };
+        matcher.fill_mask(&mut self.mask);
+        let accepting = matcher.is_accepting();
+        for &stop in &ctx.stop_tokens {
+            if accepting {
+                self.mask.allow(stop)
+            } else {
+                self.mask.forbid(stop)
+            }
+        }
+        self.mask_ready = true;
+    }
+
+    fn search(&mut self, limit: usize, ctx: &Ctx) -> Option<Vec<u32>> {
+        let matcher = self.job.matcher.as_mut()?;
+        let mut scratch = TokenMask::new(ctx.vocab_size);
+        steer::shortest_completion(
+            matcher.as_mut(),
+            &ctx.closers,
+            &ctx.stop_tokens,
+            &mut scratch,
+            limit,
+            ctx.config.steer_search_budget,
+        )
+    }
+
+    fn commit(&mut self, token: u32) -> Result<(), EngineError> {
+        self.mask_ready = false;
+        match self.job.matcher.as_mut() {
+            Some(m) => m
+                .commit(token)
+                .map_err(|e| EngineError::InvalidOutput(format!("grammar refused a token: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    fn rollback(&mut self, n: usize) {
+        self.mask_ready = false;
+        if let Some(m) = self.job.matcher.as_mut() {
+            m.rollback(n);
+        }
+    }
+
+    /// Records an answer token and streams its text.
+    fn accept(&mut self, token: u32, forced: bool, ctx: &Ctx) {
+        self.pending.push(token);
+        self.generated += 1;
+        self.forced += usize::from(forced);
+        let text = self.utf8.push(ctx.codec.token_bytes(token));
+        let _ = self.job.events.send(Event::Token(TokenEvent {
+            id: token,
+            text,
+            forced,
+        }));
+    }
+
+    /// Ends the request: validates a constrained answer and sends the final
+    /// event. Consumes the sequence, which frees its KV slot.
+    pub(crate) fn finish(self, outcome: Result<FinishReason, EngineError>) {
+        let now = Instant::now();
+        let first = self.first_logits.unwrap_or(now);
+        let timings = Timings {
+            queue_ms: ms(self.admitted - self.job.submitted),
+            prefill_ms: ms(first - self.admitted),
+            decode_ms: ms(now - first),
+            mask_ms: ms(self.grammar_time),
+            total_ms: ms(now - self.job.submitted),
+        };
+        let usage = Usage {
+            prompt_tokens: self.job.prompt.len(),
+            completion_tokens: self.generated,
+            forced_tokens: self.forced,
+            cached_prompt_tokens: self.cached_prompt,
+        };
+        let text = self.utf8.finish();
+        let event = outcome.and_then(|finish_reason| {
+            let json = match &self.job.compiled {
+                Some(c) => Some(c.validator.check(&text)?),
+                None => None,
+            };
+            Ok(Completion {
+                text,
+                json,
+                finish_reason,
+                usage,
+                timings,
+            })
+        });
+        let event = match event {
+            Ok(done) => Event::Done(done),
+            Err(err) => {
+                if matches!(err, EngineError::InvalidOutput(_)) {
+                    tracing::error!(%err, "an answer failed validation");
+                }
+                Event::Error(err)
+            }
+        };
+        let _ = self.job.events.send(event);
+    }
+
+    /// Ends the request with an error, without validation.
+    pub(crate) fn fail(self, err: EngineError) {
+        self.job.fail(err);
+    }
+}
+
+fn dead_end() -> EngineError {
+    EngineError::InvalidOutput("the grammar allows no token in an incomplete answer".into())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

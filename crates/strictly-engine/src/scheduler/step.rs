@@ -1,0 +1,235 @@
+//! The scheduler loop: the one place where the model runs.
+//!
+//! Each iteration takes new requests, gives free KV slots to waiting ones
+//! (continuous batching: they join the batch that is already decoding),
+//! drops requests nobody waits for, and runs one forward pass over a batch
+//! built under a token budget. Decoding sequences come first, one or more
+//! tokens each (the sampled token plus any forced ones); prompt chunks fill
+//! the rest of the budget, so a long document is prefilled over several
+//! steps while the other sequences keep streaming.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use std::time::Instant;
+
+use super::sequence::{Job, Sequence};
+use super::{Ctx, StepStats};
+use crate::error::EngineError;
+use crate::model::{LanguageModel, ModelError};
+use crate::prefix::PrefixCache;
+
+/// What a sequence feeds in a step.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    /// Prompt tokens `fed..end`.
+    Prefill { end: usize },
+    /// Its pending answer tokens.
+    Decode,
+}
+
+/// Runs until every engine handle is gone and no request is left.
+pub(crate) fn run<M: LanguageModel>(mut model: M, jobs: Receiver<Job>, ctx: &Ctx) {
+    let mut waiting: VecDeque<Job> = VecDeque::new();
+    let mut running: Vec<Sequence<M::Cache>> = Vec::new();
+    let mut prefixes = PrefixCache::new(ctx.config.prefix_cache_entries);
+    loop {
+        if running.is_empty() && waiting.is_empty() {
+            match jobs.recv() {
+                Ok(job) => waiting.push_back(job),
+                Err(_) => return,
+            }
+        }
+        waiting.extend(jobs.try_iter());
+        let now = Instant::now();
+        drop_stale_jobs(&mut waiting, now, ctx);
+        while running.len() < ctx.config.max_batch {
+            let Some(job) = waiting.pop_front() else {
+                break;
+            };
+            match Sequence::admit(job, &model, &mut prefixes, ctx.vocab_size) {
+                Ok(seq) => running.push(seq),
+                Err((job, err)) => job.fail(err.into()),
+            }
+        }
+        retire_stale_sequences(&mut running, now, ctx);
+        ctx.counters.waiting.store(waiting.len(), Ordering::Relaxed);
+        ctx.counters.running.store(running.len(), Ordering::Relaxed);
+        if running.is_empty() {
+            continue;
+        }
+        let mut stats = step(&mut model, &mut running, &mut prefixes, ctx);
+        stats.waiting = waiting.len();
+        ctx.counters.running.store(running.len(), Ordering::Relaxed);
+        ctx.observer.on_step(&stats);
+    }
+}
+
+/// Fails queued requests that timed out, and forgets abandoned ones.
+fn drop_stale_jobs(waiting: &mut VecDeque<Job>, now: Instant, ctx: &Ctx) {
+    let mut kept = VecDeque::with_capacity(waiting.len());
+    for job in waiting.drain(..) {
+        if job.abandoned() {
+            job.fail(EngineError::Cancelled);
+        } else if now >= job.deadline {
+            job.fail(EngineError::Timeout(ctx.config.request_timeout));
+        } else {
+            kept.push_back(job);
+        }
+    }
+    *waiting = kept;
+}
+
+/// Frees the slots of sequences whose client left or whose time is up.
+fn retire_stale_sequences<C>(running: &mut Vec<Sequence<C>>, now: Instant, ctx: &Ctx) {
+    let mut i = 0;
+    while i < running.len() {
+        if running[i].abandoned() {
+            tracing::debug!("request abandoned by its client; slot freed");
+            running.swap_remove(i).fail(EngineError::Cancelled);
+        } else if running[i].expired(now) {
+            running
+                .swap_remove(i)
+                .fail(EngineError::Timeout(ctx.config.request_timeout));
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Chooses what each sequence feeds under the token budget.
+fn plan<C>(running: &[Sequence<C>], ctx: &Ctx) -> Vec<(usize, Feed)> {
+    let mut budget = ctx.config.max_batch_tokens;
+    let mut feeds = Vec::with_capacity(running.len());
+    for (i, seq) in running.iter().enumerate() {
+        if !seq.pending.is_empty() {
+            feeds.push((i, Feed::Decode));
+            budget = budget.saturating_sub(seq.pending.len());
+        }
+    }
+    for (i, seq) in running.iter().enumerate() {
+        let prompt_len = seq.prompt().len();
+        if seq.fed >= prompt_len || !seq.pending.is_empty() {
+            continue;
+        }
+        if budget == 0 && !feeds.is_empty() {
+            break;
+        }
+        let mut end = prompt_len
+            .min(seq.fed + ctx.config.prefill_chunk.max(1))
+            .min(seq.fed + budget.max(1));
+        if seq.fed < seq.prefix_len() {
+            // Stop at the shared prefix so its KV can be snapshotted.
+            end = end.min(seq.prefix_len());
+        }
+        budget = budget.saturating_sub(end - seq.fed);
+        feeds.push((i, Feed::Prefill { end }));
+    }
+    feeds.sort_unstable_by_key(|&(i, _)| i);
+    feeds
+}
+
+/// One forward pass and everything after it.
+fn step<M: LanguageModel>(
+    model: &mut M,
+    running: &mut Vec<Sequence<M::Cache>>,
+    prefixes: &mut PrefixCache<M::Cache>,
+    ctx: &Ctx,
+) -> StepStats {
+    let feeds = plan(running, ctx);
+    let mut stats = StepStats {
+        sequences: feeds.len(),
+        ..StepStats::default()
+    };
+    let started = Instant::now();
+    let result = {
+        let mut items = Vec::with_capacity(feeds.len());
+        let mut next = feeds.iter().peekable();
+        for (i, seq) in running.iter_mut().enumerate() {
+            let Some(&(_, feed)) = next.next_if(|(j, _)| *j == i) else {
+                continue;
+            };
+            let prefill_end = match feed {
+                Feed::Prefill { end } => {
+                    stats.prefill_tokens += end - seq.fed;
+                    Some(end)
+                }
+                Feed::Decode => {
+                    stats.decode_tokens += seq.pending.len();
+                    None
+                }
+            };
+            items.push(seq.forward_item(prefill_end));
+        }
+        model.forward(&mut items)
+    };
+    stats.forward = started.elapsed();
+    let logits = match result {
+        Ok(logits) if logits.len() == feeds.len() => logits,
+        Ok(logits) => {
+            let err = ModelError::msg(format!(
+                "{} logits rows for {} sequences",
+                logits.len(),
+                feeds.len()
+            ));
+            fail_fed(running, &feeds, &err);
+            Vec::new()
+        }
+        Err(err) => {
+            fail_fed(running, &feeds, &err);
+            Vec::new()
+        }
+    };
+    let mut finished = Vec::new();
+    for (&(i, feed), logits) in feeds.iter().zip(logits) {
+        let seq = &mut running[i];
+        match feed {
+            Feed::Prefill { end } => {
+                seq.fed = end;
+                snapshot_prefix(model, seq, prefixes);
+            }
+            Feed::Decode => seq.pending.clear(),
+        }
+        if let Some(logits) = logits {
+            let before = seq.grammar_time();
+            if let Some(outcome) = seq.on_logits(&logits, ctx) {
+                finished.push((i, outcome));
+            }
+            stats.mask += seq.grammar_time() - before;
+        }
+    }
+    // Highest index first so swap_remove leaves lower indices valid.
+    finished.sort_unstable_by_key(|&(i, _)| std::cmp::Reverse(i));
+    for (i, outcome) in finished {
+        running.swap_remove(i).finish(outcome);
+    }
+    stats
+}
+
+/// Fails every sequence of a failed forward pass (their caches are in an
+/// unknown state).
+fn fail_fed<C>(running: &mut Vec<Sequence<C>>, feeds: &[(usize, Feed)], err: &ModelError) {
+    tracing::error!(%err, sequences = feeds.len(), "forward pass failed");
+    for &(i, _) in feeds.iter().rev() {
+        running
+            .swap_remove(i)
+            .fail(EngineError::Model(ModelError::msg(err.to_string())));
+    }
+}
+
+/// Stores the KV of a shared prompt prefix the first time a sequence
+/// reaches its end.
+fn snapshot_prefix<M: LanguageModel>(
+    model: &M,
+    seq: &Sequence<M::Cache>,
+    prefixes: &mut PrefixCache<M::Cache>,
+) {
+    let len = seq.prefix_len();
+    if len == 0 || seq.fed != len || prefixes.contains(&seq.prompt()[..len]) {
+        return;
+    }
+    match model.fork_cache(&seq.cache, len) {
+        Ok(snapshot) => prefixes.insert(seq.prompt()[..len].to_vec(), snapshot),
+        Err(err) => tracing::warn!(%err, "could not snapshot a shared prompt prefix"),
+    }
+}

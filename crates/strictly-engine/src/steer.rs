@@ -1,0 +1,219 @@
+//! Finding a short way to finish a JSON answer, used to steer generation
+//! when `max_tokens` is about to run out and to refuse requests whose
+//! budget cannot hold any valid answer.
+//!
+//! The search uses only the [`Matcher`] seam (mask, commit, rollback,
+//! forced tokens): a depth-first branch-and-bound that tries, at each state,
+//! the grammar's forced tokens or else a few allowed tokens that tend to
+//! close JSON quickly (`"}`, `]`, `""`, `0`, `null`...). It is bounded by a
+//! work budget, so it finds a short completion rather than provably the
+//! shortest; a grammar that can report its shortest completion directly
+//! would make it exact and cheaper.
+
+use crate::constraint::{Matcher, TokenMask};
+use crate::model::TextCodec;
+
+/// Tokens tried at a state before falling back to arbitrary allowed ones.
+const BRANCH: usize = 3;
+
+/// Vocabulary tokens that help finish JSON, best first.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CloserTable {
+    ranked: Vec<u32>,
+}
+
+impl CloserTable {
+    /// Scans the vocabulary once for short structural tokens.
+    pub(crate) fn new(codec: &dyn TextCodec) -> Self {
+        let mut scored: Vec<(i32, usize, u32)> = (0..codec.vocab_size() as u32)
+            .filter(|&id| !codec.is_special(id))
+            .filter_map(|id| {
+                score(codec.token_bytes(id)).map(|s| (s, codec.token_bytes(id).len(), id))
+            })
+            .collect();
+        scored.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        Self {
+            ranked: scored.into_iter().map(|(_, _, id)| id).collect(),
+        }
+    }
+
+    /// Up to `k` allowed tokens, closers first, else the lowest allowed ids.
+    fn pick(&self, mask: &TokenMask, k: usize) -> Vec<u32> {
+        let mut picked: Vec<u32> = self
+            .ranked
+            .iter()
+            .copied()
+            .filter(|&id| mask.contains(id))
+            .take(k)
+            .collect();
+        if picked.is_empty() {
+            picked.extend(mask.iter().take(k));
+        }
+        picked
+    }
+}
+
+/// How much a token helps close JSON; `None` for tokens not worth trying.
+fn score(bytes: &[u8]) -> Option<i32> {
+    if bytes.is_empty() || bytes.len() > 6 {
+        return None;
+    }
+    if matches!(bytes, b"null" | b"true" | b"false" | b"0") {
+        return Some(0);
+    }
+    let mut s = 0;
+    for &b in bytes {
+        s += match b {
+            b'"' | b']' | b'}' => 2,
+            b'[' | b'{' => -2,
+            b',' => -3,
+            b':' => -1,
+            _ => return None,
+        };
+    }
+    Some(s)
+}
+
+/// A short token sequence that takes `matcher` from its current state to an
+/// accepting one, of at most `limit` tokens, or `None` if the search found
+/// none within `budget` commits. The matcher is left as it was found.
+pub(crate) fn shortest_completion(
+    matcher: &mut dyn Matcher,
+    closers: &CloserTable,
+    stop_tokens: &[u32],
+    mask: &mut TokenMask,
+    limit: usize,
+    budget: usize,
+) -> Option<Vec<u32>> {
+    let mut search = Search {
+        matcher,
+        closers,
+        stop_tokens,
+        mask,
+        budget,
+        limit,
+        path: Vec::new(),
+        best: None,
+    };
+    search.dfs();
+    search.best
+}
+
+struct Search<'a> {
+    matcher: &'a mut dyn Matcher,
+    closers: &'a CloserTable,
+    stop_tokens: &'a [u32],
+    mask: &'a mut TokenMask,
+    budget: usize,
+    limit: usize,
+    path: Vec<u32>,
+    best: Option<Vec<u32>>,
+}
+
+impl Search<'_> {
+    /// Longest path still worth exploring: shorter than the best found.
+    fn bound(&self) -> usize {
+        self.best
+            .as_ref()
+            .map_or(self.limit, |b| b.len().saturating_sub(1))
+    }
+
+    fn dfs(&mut self) {
+        if self.matcher.is_accepting() {
+            if self.path.len() <= self.bound() {
+                self.best = Some(self.path.clone());
+            }
+            return;
+        }
+        if self.budget == 0 || self.path.len() >= self.bound() {
+            return;
+        }
+        let forced: Vec<u32> = self
+            .matcher
+            .forced_tokens()
+            .into_iter()
+            .filter(|t| !self.stop_tokens.contains(t))
+            .collect();
+        if !forced.is_empty() {
+            let mut committed = 0;
+            for &token in &forced {
+                if self.path.len() >= self.bound() || self.matcher.commit(token).is_err() {
+                    break;
+                }
+                self.path.push(token);
+                committed += 1;
+                self.budget = self.budget.saturating_sub(1);
+            }
+            if committed == forced.len() {
+                self.dfs();
+            }
+            self.undo(committed);
+            return;
+        }
+        self.matcher.fill_mask(self.mask);
+        for token in self.closers.pick(self.mask, BRANCH) {
+            if self.budget == 0 || self.path.len() >= self.bound() {
+                break;
+            }
+            if self.stop_tokens.contains(&token) || self.matcher.commit(token).is_err() {
+                continue;
+            }
+            self.path.push(token);
+            self.budget -= 1;
+            self.dfs();
+            self.undo(1);
+        }
+    }
+
+    fn undo(&mut self, n: usize) {
+        if n > 0 {
+            self.matcher.rollback(n);
+            self.path.truncate(self.path.len() - n);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{ByteCodec, ChoiceMatcher};
+
+    fn search(choices: &[&str], prefix: &str, limit: usize) -> Option<String> {
+        let codec = ByteCodec::new();
+        let closers = CloserTable::new(&codec);
+        let mut m = ChoiceMatcher::new(choices.iter().map(|c| c.as_bytes().to_vec()).collect());
+        for b in prefix.bytes() {
+            m.commit(b as u32).unwrap();
+        }
+        let mut mask = TokenMask::new(codec.vocab_size());
+        let before = m.clone();
+        let found = shortest_completion(
+            &mut m,
+            &closers,
+            codec.stop_tokens(),
+            &mut mask,
+            limit,
+            10_000,
+        );
+        assert_eq!(m, before, "the search must leave the matcher as it was");
+        found.map(|path| path.iter().map(|&t| t as u8 as char).collect())
+    }
+
+    #[test]
+    fn finds_the_shorter_of_two_completions() {
+        let choices = [r#"{"a":"long text"}"#, r#"{"a":""}"#];
+        assert_eq!(search(&choices, r#"{"a":"#, 20).as_deref(), Some(r#"""}"#));
+    }
+
+    #[test]
+    fn respects_the_limit() {
+        let choices = [r#"{"a":"xyz"}"#];
+        assert_eq!(search(&choices, "{", 3), None);
+        assert_eq!(search(&choices, "{", 10).as_deref(), Some(r#""a":"xyz"}"#));
+    }
+
+    #[test]
+    fn an_accepting_state_needs_nothing() {
+        assert_eq!(search(&["[]"], "[]", 0).as_deref(), Some(""));
+    }
+}
