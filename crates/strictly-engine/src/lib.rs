@@ -52,6 +52,9 @@ mod validate;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+#[cfg(feature = "qwen")]
+pub mod qwen;
+
 pub use config::EngineConfig;
 pub use constraint::{ConstraintCompiler, Grammar, MatchError, Matcher, SchemaError, TokenMask};
 pub use error::{EngineError, ErrorKind};

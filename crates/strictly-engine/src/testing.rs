@@ -64,6 +64,10 @@ impl ByteCodec {
 
 impl TextCodec for ByteCodec {
     fn encode(&self, text: &str) -> Result<Vec<u32>, CodecError> {
+        Ok(text.bytes().map(u32::from).collect())
+    }
+
+    fn encode_template(&self, text: &str) -> Result<Vec<u32>, CodecError> {
         let mut ids = Vec::with_capacity(text.len());
         let mut rest = text;
         'outer: while !rest.is_empty() {
@@ -158,7 +162,7 @@ impl ScriptedModel {
 
     fn logits(&self, seq: &[u32]) -> Vec<f32> {
         let header = ByteCodec::new()
-            .encode("<|im_start|>assistant\n")
+            .encode_template("<|im_start|>assistant\n")
             .unwrap_or_default();
         let answer_start = seq
             .windows(header.len())

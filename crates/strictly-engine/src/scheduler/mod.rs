@@ -228,8 +228,7 @@ impl Engine {
             Constraint::JsonObject => Some(self.shared.schemas.json_object()?),
             Constraint::JsonSchema(schema) => Some(self.shared.schemas.schema(schema)?),
         };
-        let text = ctx.codec.render_chat(&request.messages, true)?;
-        let prompt = ctx.codec.encode(&text)?;
+        let prompt = ctx.codec.encode_chat(&request.messages, true)?;
         if prompt.is_empty() {
             return Err(EngineError::InvalidRequest("the prompt is empty".into()));
         }
@@ -322,7 +321,7 @@ impl Engine {
             return Ok(0);
         }
         let codec = &self.shared.ctx.codec;
-        let prefix = codec.encode(&codec.render_chat(&request.messages[..n], false)?)?;
+        let prefix = codec.encode_chat(&request.messages[..n], false)?;
         let common = prefix
             .iter()
             .zip(prompt)

@@ -1,0 +1,194 @@
+//! The real model behind the engine's seams: Qwen2 in Burn
+//! ([`strictly_model::Qwen2`]) as a [`LanguageModel`], its tokenizer and chat
+//! template as a [`TextCodec`].
+
+use std::path::Path;
+
+use strictly_model::chat::{ChatTemplate, Message};
+use strictly_model::source::ModelSource;
+use strictly_model::tokenizer::Tokenizer;
+use strictly_model::{KvCache, LogitRows, Qwen2};
+
+use crate::model::{CodecError, ForwardItem, LanguageModel, ModelError, TextCodec};
+use crate::request::ChatMessage;
+
+/// Why the model could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Source(#[from] strictly_model::source::SourceError),
+    #[error(transparent)]
+    Backend(#[from] strictly_model::device::BackendError),
+    #[error(transparent)]
+    Model(#[from] strictly_model::LoadError),
+    #[error(transparent)]
+    Tokenizer(#[from] strictly_model::tokenizer::TokenizerError),
+    #[error(transparent)]
+    Template(#[from] strictly_model::chat::ChatError),
+    #[error("the tokenizer has no <|im_end|> or <|endoftext|> token to end an answer")]
+    NoStopToken,
+}
+
+/// Everything the engine needs from a model file or folder.
+pub struct QwenParts {
+    pub model: QwenModel,
+    pub codec: QwenCodec,
+    /// File or folder name, as shown by `/v1/models`.
+    pub name: String,
+}
+
+/// Loads the model at `path`, or the default model (fetched on first use)
+/// when `path` is `None`, onto `backend`.
+pub fn load(path: Option<&Path>, backend: strictly_model::Backend) -> Result<QwenParts, LoadError> {
+    let source = ModelSource::resolve(path)?;
+    let device = backend.device()?;
+    let loaded =
+        strictly_model::load_source(&source, &device, strictly_model::LoadOptions::default())?;
+    let mut tokenizer = source.tokenizer()?;
+    tokenizer.pad_vocab(loaded.config.vocab_size);
+    let template = source.chat_template()?;
+    let name = source.path().file_name().map_or_else(
+        || source.path().display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let codec = QwenCodec::new(tokenizer, template)?;
+    Ok(QwenParts {
+        model: QwenModel::new(loaded.model),
+        codec,
+        name,
+    })
+}
+
+/// Qwen2 as a [`LanguageModel`].
+pub struct QwenModel {
+    model: Qwen2,
+}
+
+impl QwenModel {
+    pub fn new(model: Qwen2) -> Self {
+        Self { model }
+    }
+}
+
+impl LanguageModel for QwenModel {
+    type Cache = KvCache;
+
+    fn vocab_size(&self) -> usize {
+        self.model.config().vocab_size
+    }
+
+    fn context_length(&self) -> usize {
+        self.model.config().max_position_embeddings
+    }
+
+    fn new_cache(&self, capacity: usize) -> Result<KvCache, ModelError> {
+        Ok(self.model.new_cache(capacity))
+    }
+
+    fn cache_len(&self, cache: &KvCache) -> usize {
+        cache.len()
+    }
+
+    /// Burn tensors are copy-on-write handles: the copy shares the prefix's
+    /// storage until either side writes, and the cache grows on demand, so
+    /// the capacity needs no special handling.
+    fn fork_cache(&self, cache: &KvCache, _capacity: usize) -> Result<KvCache, ModelError> {
+        Ok(cache.clone())
+    }
+
+    fn forward(
+        &mut self,
+        items: &mut [ForwardItem<'_, KvCache>],
+    ) -> Result<Vec<Option<Vec<f32>>>, ModelError> {
+        let tokens: Vec<&[u32]> = items.iter().map(|i| i.tokens).collect();
+        let wanted: Vec<bool> = items.iter().map(|i| i.want_logits).collect();
+        let mut caches: Vec<&mut KvCache> = items.iter_mut().map(|i| &mut *i.cache).collect();
+        let logits = self
+            .model
+            .forward(&tokens, &mut caches, LogitRows::Last)
+            .map_err(ModelError::new)?;
+        let rows = strictly_model::host::to_f32_vec(logits).map_err(ModelError::new)?;
+        let vocab = self.vocab_size();
+        if rows.len() != vocab * wanted.len() {
+            return Err(ModelError::msg(format!(
+                "{} logits for {} rows of {vocab}",
+                rows.len(),
+                wanted.len()
+            )));
+        }
+        Ok(rows
+            .chunks_exact(vocab)
+            .zip(wanted)
+            .map(|(row, want)| want.then(|| row.to_vec()))
+            .collect())
+    }
+}
+
+/// The Qwen tokenizer and chat template as a [`TextCodec`].
+pub struct QwenCodec {
+    tokenizer: Tokenizer,
+    template: ChatTemplate,
+    stops: Vec<u32>,
+}
+
+impl QwenCodec {
+    pub fn new(tokenizer: Tokenizer, template: ChatTemplate) -> Result<Self, LoadError> {
+        let stops = tokenizer.eos_ids();
+        if stops.is_empty() {
+            return Err(LoadError::NoStopToken);
+        }
+        Ok(Self {
+            tokenizer,
+            template,
+            stops,
+        })
+    }
+
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+}
+
+impl TextCodec for QwenCodec {
+    fn encode(&self, text: &str) -> Result<Vec<u32>, CodecError> {
+        self.tokenizer
+            .encode(text, false)
+            .map_err(|e| CodecError(e.to_string()))
+    }
+
+    fn encode_template(&self, text: &str) -> Result<Vec<u32>, CodecError> {
+        self.tokenizer
+            .encode(text, true)
+            .map_err(|e| CodecError(e.to_string()))
+    }
+
+    fn token_bytes(&self, id: u32) -> &[u8] {
+        self.tokenizer.token_bytes(id)
+    }
+
+    fn is_special(&self, id: u32) -> bool {
+        self.tokenizer.is_special(id)
+    }
+
+    fn stop_tokens(&self) -> &[u32] {
+        &self.stops
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.tokenizer.vocab_size()
+    }
+
+    fn render_chat(
+        &self,
+        messages: &[ChatMessage],
+        add_generation_prompt: bool,
+    ) -> Result<String, CodecError> {
+        let messages: Vec<Message> = messages
+            .iter()
+            .map(|m| Message::new(m.role.as_str(), m.content.clone()))
+            .collect();
+        self.template
+            .render(&messages, add_generation_prompt)
+            .map_err(|e| CodecError(e.to_string()))
+    }
+}
