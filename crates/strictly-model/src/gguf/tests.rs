@@ -499,3 +499,40 @@ mod default_model {
         );
     }
 }
+
+/// Files written by the `gguf` Python package (the fuzzer's seeds, `fuzz/make_seeds.py`).
+#[test]
+fn reads_files_written_by_an_independent_writer() {
+    let tensors =
+        GgufFile::from_bytes(include_bytes!("../../fuzz/seeds/gguf/tensors.gguf").to_vec())
+            .unwrap();
+    let types: Vec<GgmlType> = tensors.tensors().iter().map(|t| t.ty).collect();
+    assert_eq!(
+        types,
+        [
+            GgmlType::F32,
+            GgmlType::F16,
+            GgmlType::Q4_0,
+            GgmlType::Q5_0,
+            GgmlType::Q8_0,
+            GgmlType::Q4_K,
+            GgmlType::Q5_K,
+            GgmlType::Q6_K,
+            GgmlType::BF16
+        ]
+    );
+    assert_eq!(tensors.tensor_info("f32").unwrap().shape(), [2, 4]);
+    for t in tensors.tensors() {
+        assert_eq!(tensors.tensor_f32(&t.name).unwrap().len() as u64, t.n_elems);
+    }
+    let meta = GgufFile::from_bytes(include_bytes!("../../fuzz/seeds/gguf/metadata.gguf").to_vec())
+        .unwrap();
+    assert_eq!(meta.get("i16"), Some(&Value::I16(-2)));
+    assert_eq!(meta.get("f64"), Some(&Value::F64(0.25)));
+    assert_eq!(meta.get_str("str").unwrap(), "héllo");
+    assert_eq!(meta.get_str_array("strs").unwrap(), ["a", "bc"]);
+    assert_eq!(
+        meta.get_array("arr").unwrap().to_i64_vec(),
+        Some(vec![1, 2, 3])
+    );
+}
