@@ -12,9 +12,9 @@
 //! - `bias`: for weights stored as `u = q_w + z` (see [`super::unpack`]),
 //!   `-z · Σ q` per lane, the starting value of each lane's integer sum, so
 //!   that `bias + Σ u·q = Σ q_w·q` exactly and the zero point costs nothing;
-//! - `sums`: `d · Σ q` per 16 elements, for Q4_K, whose per-sub-block
-//!   minimums are not a multiple of the scale and cost a short float dot
-//!   product instead.
+//! - `sums`: `d · Σ q` per block, for Q4_K, whose per-sub-block minimums
+//!   are not a multiple of the scale and cost a short float dot product
+//!   instead.
 
 use rayon::prelude::*;
 
@@ -47,7 +47,6 @@ pub(crate) struct ActTile<'a, const R: usize> {
     pub vals: &'a [i8],
     pub scales: &'a [f32],
     pub bias: &'a [i32],
-    pub sums: &'a [f32],
 }
 
 impl QuantRows {
@@ -61,7 +60,7 @@ impl QuantRows {
             vals: vec![0; m * k],
             scales: vec![0.0; m * k / LANE],
             bias: vec![0; m * k / LANE],
-            sums: vec![0.0; m * k / GROUP],
+            sums: vec![0.0; m * k / ACT_BLOCK],
         };
         let job = |(((x, vals), (scales, bias)), sums): RowJob<'_>| {
             let row = Row {
@@ -80,7 +79,7 @@ impl QuantRows {
                         .par_chunks_mut(k / LANE)
                         .zip(rows.bias.par_chunks_mut(k / LANE)),
                 )
-                .zip(rows.sums.par_chunks_mut(k / GROUP))
+                .zip(rows.sums.par_chunks_mut(k / ACT_BLOCK))
                 .for_each(job);
         } else {
             x.chunks(k)
@@ -90,10 +89,20 @@ impl QuantRows {
                         .chunks_mut(k / LANE)
                         .zip(rows.bias.chunks_mut(k / LANE)),
                 )
-                .zip(rows.sums.chunks_mut(k / GROUP))
+                .zip(rows.sums.chunks_mut(k / ACT_BLOCK))
                 .for_each(job);
         }
         rows
+    }
+
+    /// Elements per row.
+    pub(crate) fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Row `i`'s `d · Σ q` per block.
+    pub(crate) fn sums(&self, i: usize) -> &[f32] {
+        &self.sums[i * self.k / ACT_BLOCK..(i + 1) * self.k / ACT_BLOCK]
     }
 
     /// Rows `i0..i0 + R`.
@@ -105,7 +114,6 @@ impl QuantRows {
             vals: &self.vals[i0 * k..(i0 + R) * k],
             scales: &self.scales[i0 * k / LANE..(i0 + R) * k / LANE],
             bias: &self.bias[i0 * k / LANE..(i0 + R) * k / LANE],
-            sums: &self.sums[i0 * k / GROUP..(i0 + R) * k / GROUP],
         }
     }
 }
@@ -167,9 +175,9 @@ fn quantize_row_portable(x: &[f32], row: Row<'_>, zero: u8) {
     for (b, q) in row.bias.iter_mut().zip(lanes) {
         *b = -i32::from(zero) * q.iter().map(|&v| i32::from(v)).sum::<i32>();
     }
-    let (groups, _) = row.vals.as_chunks::<GROUP>();
-    let per_group = row.scales.iter().step_by(GROUP / LANE);
-    for ((s, q), d) in row.sums.iter_mut().zip(groups).zip(per_group) {
+    let (blocks, _) = row.vals.as_chunks::<ACT_BLOCK>();
+    let per_block = row.scales.iter().step_by(ACT_BLOCK / LANE);
+    for ((s, q), d) in row.sums.iter_mut().zip(blocks).zip(per_block) {
         *s = d * q.iter().map(|&v| i32::from(v)).sum::<i32>() as f32;
     }
 }

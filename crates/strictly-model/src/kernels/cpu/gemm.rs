@@ -4,21 +4,26 @@
 //! Parallelism is over output columns (weight rows) only, so a chunk's
 //! unpacked weights serve every activation row and decode (one row) splits as
 //! well as prefill. A chunk is sized so its unpacked panel stays in L2
-//! (~2.25 bytes per weight) while leaving a few chunks per thread to balance.
+//! (~1.5 bytes per weight) while leaving a few chunks per thread to balance.
 
 use std::cell::RefCell;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
 use super::act::QuantRows;
-use super::micro::{Kind, tile};
+use super::micro::tile;
 use super::unpack::Panel;
-use super::{Isa, KernelError, QuantWeights};
+use super::{Isa, KernelError, QuantFormat, QuantWeights};
 
 /// Activation rows per tile.
-const MR: usize = 4;
+const MR: usize = 3;
 /// Weight rows per tile.
-const NR: usize = 2;
+const NR: usize = 4;
+/// Elements of `k` per pass: four activation rows' values, scales and lane
+/// biases for this many elements (~3 bytes each) stay in L1 while a chunk's
+/// weight rows stream past them.
+const KC: usize = 2048;
 /// Target size of one chunk's unpacked panel.
 const PANEL_BYTES: usize = 256 << 10;
 /// Chunks per thread to aim for, so that uneven progress evens out.
@@ -64,6 +69,7 @@ pub(super) fn matmul(
         wide: format.wide(),
         offsets: format.has_offsets(),
     };
+
     let cols = Columns {
         ptr: out.as_mut_ptr(),
         rows: m,
@@ -74,8 +80,23 @@ pub(super) fn matmul(
         .enumerate()
         .for_each(|(c, src)| {
             PANEL.with_borrow_mut(|panel| {
-                panel.unpack(format, src, k, isa);
-                run_chunk(isa, kind, panel, &acts, m, c * chunk, &cols);
+                if m <= MR {
+                    run_streaming(
+                        isa,
+                        kind,
+                        format,
+                        src,
+                        row_bytes,
+                        panel,
+                        &acts,
+                        m,
+                        c * chunk,
+                        &cols,
+                    );
+                } else {
+                    panel.unpack(format, src, k, true, isa);
+                    run_chunk(isa, kind, panel, &acts, m, c * chunk, &cols);
+                }
             })
         });
     Ok(())
@@ -84,10 +105,85 @@ pub(super) fn matmul(
 /// Weight rows per parallel chunk: a multiple of [`NR`], small enough for the
 /// panel to stay in cache and for every thread to get several chunks.
 fn chunk_rows(n: usize, k: usize) -> usize {
-    let per_row = k + k + k / 4;
+    let per_row = k + k / 2;
     let by_cache = PANEL_BYTES / per_row.max(1);
     let by_balance = n.div_ceil(rayon::current_num_threads() * CHUNKS_PER_THREAD);
     by_cache.min(by_balance).max(NR).div_ceil(NR) * NR
+}
+
+/// Few activation rows (decoding): nothing to reuse a panel for, so each
+/// group of [`NR`] weight rows is unpacked right before its tile. The panel
+/// stays in L1 and loads from memory interleave with arithmetic, which keeps
+/// the stream of weights flowing.
+#[allow(clippy::too_many_arguments)]
+fn run_streaming(
+    isa: Isa,
+    kind: Kind,
+    format: QuantFormat,
+    src: &[u8],
+    row_bytes: usize,
+    panel: &mut Panel,
+    acts: &QuantRows,
+    m: usize,
+    n0: usize,
+    out: &Columns,
+) {
+    let k = acts.k();
+    let mut acc = [0.0f32; MR * NR];
+    for (g, rows) in src.chunks(NR * row_bytes).enumerate() {
+        panel.unpack(format, rows, k, false, isa);
+        let nr = panel.rows();
+        let acc = &mut acc[..m * nr];
+        acc.fill(0.0);
+        let at = Tile {
+            i0: 0,
+            j0: 0,
+            ks: 0..k,
+        };
+        match m {
+            3 => at.run_rows::<3>(nr, isa, kind, panel, acts, acc, nr),
+            2 => at.run_rows::<2>(nr, isa, kind, panel, acts, acc, nr),
+            _ => at.run_rows::<1>(nr, isa, kind, panel, acts, acc, nr),
+        }
+        finish_rows(isa, kind, panel, acts, acc, 0, m, n0 + g * NR, out);
+    }
+}
+
+/// Subtracts offsets (if any) from the partial sums `acc` (`[mr][rows]`)
+/// of activation rows `i0..i0 + mr` and writes them to columns from `n0`.
+#[allow(clippy::too_many_arguments)]
+fn finish_rows(
+    isa: Isa,
+    kind: Kind,
+    panel: &Panel,
+    acts: &QuantRows,
+    acc: &mut [f32],
+    i0: usize,
+    mr: usize,
+    n0: usize,
+    out: &Columns,
+) {
+    let rows = panel.rows();
+    if kind.offsets {
+        for (i, acc) in acc.chunks_exact_mut(rows).take(mr).enumerate() {
+            let sums = acts.sums(i0 + i);
+            if rows <= NR {
+                // Few rows: one vectorized dot product per row.
+                for (a, offsets) in acc.iter_mut().zip(panel.offsets().chunks_exact(sums.len())) {
+                    *a -= dot(isa, offsets, sums);
+                }
+            } else {
+                subtract_offsets(isa, acc, sums, panel.offsets_t());
+            }
+        }
+    }
+    for (i, sums) in acc.chunks_exact(rows).take(mr).enumerate() {
+        for (j, &v) in sums.iter().enumerate() {
+            // SAFETY: the calling chunk owns output columns n0..n0 + rows,
+            // and each (row, column) pair is written once.
+            unsafe { out.set(i0 + i, n0 + j, v) };
+        }
+    }
 }
 
 fn run_chunk(
@@ -100,49 +196,151 @@ fn run_chunk(
     out: &Columns,
 ) {
     let rows = panel.rows();
+    let k = acts.k();
+    // Partial sums of one activation-row tile over the chunk's columns.
+    let mut acc = vec![0.0f32; MR * rows];
     for i0 in (0..m).step_by(MR) {
-        for j0 in (0..rows).step_by(NR) {
-            let at = Tile { i0, j0, n0 };
-            match ((m - i0).min(MR), (rows - j0).min(NR)) {
-                (4, 2) => at.run::<4, 2>(isa, kind, panel, acts, out),
-                (4, _) => at.run::<4, 1>(isa, kind, panel, acts, out),
-                (3, 2) => at.run::<3, 2>(isa, kind, panel, acts, out),
-                (3, _) => at.run::<3, 1>(isa, kind, panel, acts, out),
-                (2, 2) => at.run::<2, 2>(isa, kind, panel, acts, out),
-                (2, _) => at.run::<2, 1>(isa, kind, panel, acts, out),
-                (_, 2) => at.run::<1, 2>(isa, kind, panel, acts, out),
-                (_, _) => at.run::<1, 1>(isa, kind, panel, acts, out),
+        let mr = (m - i0).min(MR);
+        acc.fill(0.0);
+        for k0 in (0..k).step_by(KC) {
+            let ks = k0..(k0 + KC).min(k);
+            for j0 in (0..rows).step_by(NR) {
+                let at = Tile {
+                    i0,
+                    j0,
+                    ks: ks.clone(),
+                };
+                let nr = (rows - j0).min(NR);
+                match mr {
+                    4 => at.run_rows::<4>(nr, isa, kind, panel, acts, &mut acc, rows),
+                    3 => at.run_rows::<3>(nr, isa, kind, panel, acts, &mut acc, rows),
+                    2 => at.run_rows::<2>(nr, isa, kind, panel, acts, &mut acc, rows),
+                    _ => at.run_rows::<1>(nr, isa, kind, panel, acts, &mut acc, rows),
+                }
+            }
+        }
+        finish_rows(isa, kind, panel, acts, &mut acc, i0, mr, n0, out);
+    }
+}
+
+/// Where a tile sits: activation rows from `i0`, panel rows from `j0`,
+/// elements `ks`.
+struct Tile {
+    i0: usize,
+    j0: usize,
+    ks: Range<usize>,
+}
+
+impl Tile {
+    /// [`Tile::run`] for `nr` (at most [`NR`]) weight rows.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn run_rows<const R: usize>(
+        self,
+        nr: usize,
+        isa: Isa,
+        kind: Kind,
+        panel: &Panel,
+        acts: &QuantRows,
+        acc: &mut [f32],
+        cols: usize,
+    ) {
+        match nr {
+            4 => self.run::<R, 4>(isa, kind, panel, acts, acc, cols),
+            3 => self.run::<R, 3>(isa, kind, panel, acts, acc, cols),
+            2 => self.run::<R, 2>(isa, kind, panel, acts, acc, cols),
+            _ => self.run::<R, 1>(isa, kind, panel, acts, acc, cols),
+        }
+    }
+
+    /// Adds the tile's partial dot products to `acc` (`[MR][cols]`).
+    #[inline]
+    fn run<const R: usize, const C: usize>(
+        self,
+        isa: Isa,
+        kind: Kind,
+        panel: &Panel,
+        acts: &QuantRows,
+        acc: &mut [f32],
+        cols: usize,
+    ) {
+        let w = panel.tile::<C>(self.j0);
+        let x = acts.tile::<R>(self.i0);
+        let y = tile::<R, C>(isa, kind.wide, &w, &x, self.ks);
+        for (i, y) in y.iter().enumerate() {
+            for (a, &v) in acc[i * cols + self.j0..][..C].iter_mut().zip(y) {
+                *a += v;
             }
         }
     }
 }
 
-/// Where a tile sits: activation row `i0`, panel row `j0`, panel start `n0`.
-struct Tile {
-    i0: usize,
-    j0: usize,
-    n0: usize,
+/// What the driver needs to know about the weight format.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    /// Weight values may exceed 127.
+    wide: bool,
+    /// Per-group float offsets (Q4_K's minimums).
+    offsets: bool,
 }
 
-impl Tile {
-    #[inline]
-    fn run<const R: usize, const C: usize>(
-        &self,
-        isa: Isa,
-        kind: Kind,
-        panel: &Panel,
-        acts: &QuantRows,
-        out: &Columns,
-    ) {
-        let w = panel.tile::<C>(self.j0);
-        let x = acts.tile::<R>(self.i0);
-        let y = tile::<R, C>(isa, kind, &w, &x);
-        for (i, y) in y.iter().enumerate() {
-            for (j, &v) in y.iter().enumerate() {
-                // SAFETY: this chunk owns output columns n0..n0 + panel.rows()
-                // and each (row, column) pair is produced by exactly one tile.
-                unsafe { out.set(self.i0 + i, self.n0 + self.j0 + j, v) };
-            }
+/// `Σ a_i · b_i` in `f32`.
+fn dot(isa: Isa, a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if isa != Isa::Scalar && isa.is_supported() {
+        // SAFETY: AVX2 and FMA are available (every non-scalar `Isa` has them).
+        return unsafe { dot_avx2(a, b) };
+    }
+    dot_portable(a, b)
+}
+
+/// [`dot_portable`] compiled for AVX2, which vectorizes it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    dot_portable(a, b)
+}
+
+#[inline(always)]
+fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+    // Sixteen independent partial sums: a float reduction is only
+    // vectorized when its order is spelled out like this.
+    let mut partial = [0.0f32; 16];
+    let (a16, a_tail) = a.as_chunks::<16>();
+    let (b16, b_tail) = b.as_chunks::<16>();
+    for (a, b) in a16.iter().zip(b16) {
+        for l in 0..16 {
+            partial[l] += a[l] * b[l];
+        }
+    }
+    let tail: f32 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
+    partial.iter().sum::<f32>() + tail
+}
+
+/// `acc[j] -= Σ_b sums[b] · offsets_t[b][j]` for one activation row against
+/// every row of the panel: the Q4_K minimum term, vectorized over outputs.
+fn subtract_offsets(isa: Isa, acc: &mut [f32], sums: &[f32], offsets_t: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa != Isa::Scalar && isa.is_supported() {
+        // SAFETY: AVX2 and FMA are available (every non-scalar `Isa` has them).
+        return unsafe { subtract_offsets_avx2(acc, sums, offsets_t) };
+    }
+    subtract_offsets_portable(acc, sums, offsets_t)
+}
+
+/// [`subtract_offsets_portable`] compiled for AVX2, which vectorizes it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn subtract_offsets_avx2(acc: &mut [f32], sums: &[f32], offsets_t: &[f32]) {
+    subtract_offsets_portable(acc, sums, offsets_t)
+}
+
+#[inline(always)]
+fn subtract_offsets_portable(acc: &mut [f32], sums: &[f32], offsets_t: &[f32]) {
+    let rows = acc.len();
+    for (&s, offsets) in sums.iter().zip(offsets_t.chunks_exact(rows)) {
+        for (a, &o) in acc.iter_mut().zip(offsets) {
+            *a -= s * o;
         }
     }
 }

@@ -8,26 +8,30 @@
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::*;
+use std::ops::Range;
 
 use super::act::ActTile;
 use super::unpack::WeightTile;
 
-/// See [`super::micro::tile`]. Rows are whole 32-element blocks.
+/// See [`super::micro::tile`]. Rows and ranges are whole 32-element blocks.
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn tile<const MR: usize, const NR: usize, const OFFSETS: bool, const WIDE: bool>(
+pub(super) fn tile<const MR: usize, const NR: usize, const WIDE: bool>(
     w: &WeightTile<'_, NR>,
     x: &ActTile<'_, MR>,
+    ks: Range<usize>,
 ) -> [[f32; NR]; MR] {
     let k = x.k;
     // Everything the pointer arithmetic below relies on.
-    assert!(k % 32 == 0);
+    assert!(k % 32 == 0 && ks.start % 32 == 0 && ks.end % 32 == 0);
+    assert!(ks.start <= ks.end && ks.end <= k);
     assert!(w.vals.len() == NR * k && w.scales.len() == NR * k / 16);
-    assert!(x.vals.len() == MR * k && x.scales.len() == MR * k / 4 && x.bias.len() == MR * k / 4);
+    assert!(x.vals.len() == MR * k && x.scales.len() == MR * k / 4);
+    assert!(x.bias.len() == MR * k / 4);
     let ones = _mm256_set1_epi16(1);
     let sixteen = _mm256_set1_epi16(16);
     let m4 = _mm256_set1_epi8(0x0f);
     let mut acc = [[_mm256_setzero_ps(); NR]; MR];
-    for at in (0..k).step_by(32) {
+    for at in ks.step_by(32) {
         let mut wv = [_mm256_setzero_si256(); NR];
         let mut hi = [_mm256_setzero_si256(); NR];
         let mut ws = [_mm256_setzero_ps(); NR];
@@ -64,31 +68,10 @@ pub(super) fn tile<const MR: usize, const NR: usize, const OFFSETS: bool, const 
             }
         }
     }
-
     let mut out = [[0.0f32; NR]; MR];
     for i in 0..MR {
         for j in 0..NR {
             out[i][j] = hsum(acc[i][j]);
-        }
-    }
-    if OFFSETS {
-        let g = k / 16;
-        assert!(w.offsets.len() == NR * g && x.sums.len() == MR * g);
-        for i in 0..MR {
-            for j in 0..NR {
-                let (wo, sums) = (&w.offsets[j * g..][..g], &x.sums[i * g..][..g]);
-                let (wo8, wo_tail) = wo.as_chunks::<8>();
-                let (s8, s_tail) = sums.as_chunks::<8>();
-                let mut off = _mm256_setzero_ps();
-                for (o, s) in wo8.iter().zip(s8) {
-                    // SAFETY: each chunk holds 8 floats.
-                    let (o, s) =
-                        unsafe { (_mm256_loadu_ps(o.as_ptr()), _mm256_loadu_ps(s.as_ptr())) };
-                    off = _mm256_fmadd_ps(o, s, off);
-                }
-                let tail: f32 = wo_tail.iter().zip(s_tail).map(|(o, s)| o * s).sum();
-                out[i][j] -= hsum(off) + tail;
-            }
         }
     }
     out

@@ -4,6 +4,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::*;
+use std::ops::Range;
 
 use super::act::ActTile;
 use super::unpack::WeightTile;
@@ -18,17 +19,20 @@ struct Ptrs {
     bias: *const i32,
 }
 
-/// See [`super::micro::tile`]. Rows may have any multiple of 32 elements.
+/// See [`super::micro::tile`]. Rows and ranges are whole 32-element blocks.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
-pub(super) fn tile<const MR: usize, const NR: usize, const OFFSETS: bool>(
+pub(super) fn tile<const MR: usize, const NR: usize>(
     w: &WeightTile<'_, NR>,
     x: &ActTile<'_, MR>,
+    ks: Range<usize>,
 ) -> [[f32; NR]; MR] {
     let k = x.k;
     // Everything the pointer arithmetic below relies on.
-    assert!(k % 32 == 0);
+    assert!(k % 32 == 0 && ks.start % 32 == 0 && ks.end % 32 == 0);
+    assert!(ks.start <= ks.end && ks.end <= k);
     assert!(w.vals.len() == NR * k && w.scales.len() == NR * k / 16);
-    assert!(x.vals.len() == MR * k && x.scales.len() == MR * k / 4 && x.bias.len() == MR * k / 4);
+    assert!(x.vals.len() == MR * k && x.scales.len() == MR * k / 4);
+    assert!(x.bias.len() == MR * k / 4);
     let p = Ptrs {
         k,
         wv: w.vals.as_ptr(),
@@ -38,43 +42,19 @@ pub(super) fn tile<const MR: usize, const NR: usize, const OFFSETS: bool>(
         bias: x.bias.as_ptr(),
     };
     let mut acc = [[_mm512_setzero_ps(); NR]; MR];
-    let full = k / 64 * 64;
-    for at in (0..full).step_by(64) {
-        // SAFETY: `at + 64 <= k`, so every row access is in bounds.
+    let full = ks.start + (ks.end - ks.start) / 64 * 64;
+    for at in (ks.start..full).step_by(64) {
+        // SAFETY: `at + 64 <= ks.end <= k`, so every row access is in bounds.
         unsafe { step::<MR, NR>(&mut acc, &p, at, !0, !0, 0xf) };
     }
-    if full < k {
+    if full < ks.end {
         // SAFETY: the 32-element tail: 32 bytes, 8 lanes, 2 groups remain.
         unsafe { step::<MR, NR>(&mut acc, &p, full, 0xffff_ffff, 0xff, 0x3) };
     }
-
     let mut out = [[0.0f32; NR]; MR];
     for i in 0..MR {
         for j in 0..NR {
             out[i][j] = _mm512_reduce_add_ps(acc[i][j]);
-        }
-    }
-    if OFFSETS {
-        let g = k / 16;
-        assert!(w.offsets.len() == NR * g && x.sums.len() == MR * g);
-        for i in 0..MR {
-            for j in 0..NR {
-                let mut off = _mm512_setzero_ps();
-                for at in (0..g).step_by(16) {
-                    let n = (g - at).min(16);
-                    let mask: __mmask16 = if n == 16 { !0 } else { (1 << n) - 1 };
-                    // SAFETY: the mask selects only the `min(16, g - at)`
-                    // elements left in the row; masked-out ones are not read.
-                    let (o, s) = unsafe {
-                        (
-                            _mm512_maskz_loadu_ps(mask, w.offsets.as_ptr().add(j * g + at)),
-                            _mm512_maskz_loadu_ps(mask, x.sums.as_ptr().add(i * g + at)),
-                        )
-                    };
-                    off = _mm512_fmadd_ps(o, s, off);
-                }
-                out[i][j] -= _mm512_reduce_add_ps(off);
-            }
         }
     }
     out

@@ -17,15 +17,16 @@
 //!
 //! Unsigned weights are what `vpdpbusd` and `maddubs` want (one operand
 //! unsigned, the other signed). The constant zero point `z` is folded into
-//! the activations' lane sums ([`super::act`]); Q4_K's float offsets cost one
-//! dot product of length `k/16` per output. Only Q4_K writes offsets.
+//! the activations' lane sums ([`super::act`]); Q4_K's float offsets are kept
+//! transposed (group-major) so that the driver subtracts them from a whole
+//! row of outputs with vector operations. Only Q4_K has offsets.
 //!
 //! A row is unpacked once per call and reused for every activation row, so
 //! prefill amortizes it; for single-row decode it costs about as much as the
 //! dot product, which is why it is kept to byte shuffles and two small
 //! tables.
 
-use super::act::GROUP;
+use super::act::{ACT_BLOCK, GROUP};
 use super::{Isa, QuantFormat};
 
 /// Unpacked weight rows: `u` values, group scales and (Q4_K) group offsets.
@@ -35,16 +36,17 @@ pub(crate) struct Panel {
     rows: usize,
     vals: Vec<u8>,
     scales: Vec<f32>,
+    /// One per 32 elements (Q4_K's sub-blocks), row-major.
     offsets: Vec<f32>,
+    /// `offsets` transposed, if asked for: block `b` of every row at `b * rows..`.
+    offsets_t: Vec<f32>,
 }
 
-/// `C` consecutive unpacked weight rows (row `r` at `r * k`). `offsets` is
-/// meaningful only for formats that have them.
+/// `C` consecutive unpacked weight rows (row `r` at `r * k`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WeightTile<'a, const C: usize> {
     pub vals: &'a [u8],
     pub scales: &'a [f32],
-    pub offsets: &'a [f32],
 }
 
 /// The four outputs of an unpacker, for whole blocks of one format.
@@ -56,15 +58,23 @@ pub(crate) struct Dest<'a> {
 
 impl Panel {
     /// Unpacks the rows in `src` (whole rows of `k` elements of `format`),
-    /// reusing this panel's buffers.
-    pub(crate) fn unpack(&mut self, format: QuantFormat, src: &[u8], k: usize, isa: Isa) {
+    /// reusing this panel's buffers; `transpose` also fills
+    /// [`Panel::offsets_t`].
+    pub(crate) fn unpack(
+        &mut self,
+        format: QuantFormat,
+        src: &[u8],
+        k: usize,
+        transpose: bool,
+        isa: Isa,
+    ) {
         let blocks = src.len() / format.block_bytes();
         let n = blocks * format.block_elems();
         self.k = k;
         self.rows = n / k.max(1);
         self.vals.resize(n, 0);
         self.scales.resize(n / GROUP, 0.0);
-        self.offsets.resize(n / GROUP, 0.0);
+        self.offsets.resize(n / ACT_BLOCK, 0.0);
         let dest = Dest {
             vals: &mut self.vals,
             scales: &mut self.scales,
@@ -88,6 +98,27 @@ impl Panel {
                 QuantFormat::Q8_0 => q8_0(src, dest),
             },
         }
+        if transpose && format.has_offsets() {
+            let blocks = k / ACT_BLOCK;
+            self.offsets_t.resize(n / ACT_BLOCK, 0.0);
+            for (r, row) in self.offsets.chunks_exact(blocks).enumerate() {
+                for (b, &o) in row.iter().enumerate() {
+                    self.offsets_t[b * self.rows + r] = o;
+                }
+            }
+        }
+    }
+
+    /// Offsets of the last unpack, one per 32 elements, row-major
+    /// (`[rows][k / 32]`); only meaningful for formats with offsets.
+    pub(crate) fn offsets(&self) -> &[f32] {
+        &self.offsets
+    }
+
+    /// [`Panel::offsets`] transposed (`[k / 32][rows]`), if the last unpack
+    /// asked for it.
+    pub(crate) fn offsets_t(&self) -> &[f32] {
+        &self.offsets_t
     }
 
     /// Number of rows unpacked by the last [`Panel::unpack`].
@@ -102,29 +133,28 @@ impl Panel {
         WeightTile {
             vals: &self.vals[j0 * k..(j0 + C) * k],
             scales: &self.scales[j0 * k / GROUP..(j0 + C) * k / GROUP],
-            offsets: &self.offsets[j0 * k / GROUP..(j0 + C) * k / GROUP],
         }
     }
 }
 
 /// Splits `src` and `dest` into per-block arrays: `B` bytes in, `E` values,
-/// `E / 16` scales and offsets out.
+/// `G = E / 16` scales and `O = E / 32` offsets out.
 #[inline(always)]
 #[allow(clippy::type_complexity)]
-pub(crate) fn blocks<'s, 'd, const B: usize, const E: usize, const G: usize>(
+pub(crate) fn blocks<'s, 'd, const B: usize, const E: usize, const G: usize, const O: usize>(
     src: &'s [u8],
     dest: Dest<'d>,
 ) -> impl Iterator<
     Item = (
         &'s [u8; B],
-        (&'d mut [u8; E], (&'d mut [f32; G], &'d mut [f32; G])),
+        (&'d mut [u8; E], (&'d mut [f32; G], &'d mut [f32; O])),
     ),
 > {
-    debug_assert_eq!(E / GROUP, G);
+    debug_assert!(E / GROUP == G && E / ACT_BLOCK == O);
     let (src, _) = src.as_chunks::<B>();
     let (vals, _) = dest.vals.as_chunks_mut::<E>();
     let (scales, _) = dest.scales.as_chunks_mut::<G>();
-    let (offsets, _) = dest.offsets.as_chunks_mut::<G>();
+    let (offsets, _) = dest.offsets.as_chunks_mut::<O>();
     src.iter().zip(
         vals.iter_mut()
             .zip(scales.iter_mut().zip(offsets.iter_mut())),
@@ -154,21 +184,14 @@ fn q4_k_scale_min(j: usize, q: &[u8; 12]) -> (u8, u8) {
 
 /// Scales and offsets of one Q4_K super-block (8 sub-blocks of 32).
 #[inline(always)]
-pub(crate) fn q4_k_tables(
-    src: &[u8; 144],
-    d: f32,
-    dmin: f32,
-    s: &mut [f32; 16],
-    o: &mut [f32; 16],
-) {
+pub(crate) fn q4_k_tables(src: &[u8; 144], d: f32, dmin: f32, s: &mut [f32; 16], o: &mut [f32; 8]) {
     let packed: &[u8; 12] = src[4..16].try_into().unwrap_or(&[0; 12]);
     for j in 0..8 {
         let (sc, m) = q4_k_scale_min(j, packed);
         let (sc, m) = (d * f32::from(sc), dmin * f32::from(m));
         s[2 * j] = sc;
         s[2 * j + 1] = sc;
-        o[2 * j] = m;
-        o[2 * j + 1] = m;
+        o[j] = m;
     }
 }
 
@@ -183,7 +206,7 @@ pub(crate) fn q6_k_scales(src: &[u8; 210], d: f32, s: &mut [f32; 16]) {
 /// `{ f16 d; f16 dmin; u8 scales[12]; u8 qs[128] }`: each 32 bytes of `qs`
 /// hold sub-block `2c` in the low nibbles and `2c+1` in the high ones.
 fn q4_k(src: &[u8], dest: Dest<'_>) {
-    for (b, (u, (s, o))) in blocks::<144, 256, 16>(src, dest) {
+    for (b, (u, (s, o))) in blocks::<144, 256, 16, 8>(src, dest) {
         q4_k_tables(b, f16_at(b, 0), f16_at(b, 2), s, o);
         for c in 0..4 {
             for l in 0..32 {
@@ -199,7 +222,7 @@ fn q4_k(src: &[u8], dest: Dest<'_>) {
 /// `qs[j]` plus bit `j` of `qh` as bit 4; element `j + 16` the high nibble
 /// plus bit `j + 16`.
 fn q5_0(src: &[u8], dest: Dest<'_>) {
-    for (b, (u, (s, _))) in blocks::<22, 32, 2>(src, dest) {
+    for (b, (u, (s, _))) in blocks::<22, 32, 2, 1>(src, dest) {
         *s = [f16_at(b, 0); 2];
         let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
         for j in 0..16 {
@@ -215,7 +238,7 @@ fn q5_0(src: &[u8], dest: Dest<'_>) {
 /// nibbles of `ql[l]`, `ql[l+32]`, elements `l+64`, `l+96` in the high ones)
 /// and `qh[l]` the top 2 bits of all four.
 fn q6_k(src: &[u8], dest: Dest<'_>) {
-    for (b, (u, (s, _))) in blocks::<210, 256, 16>(src, dest) {
+    for (b, (u, (s, _))) in blocks::<210, 256, 16, 8>(src, dest) {
         q6_k_scales(b, f16_at(b, 208), s);
         for half in 0..2 {
             let (ql, qh, at) = (64 * half, 128 + 32 * half, 128 * half);
@@ -232,7 +255,7 @@ fn q6_k(src: &[u8], dest: Dest<'_>) {
 
 /// `{ f16 d; i8 qs[32] }`: `u = q + 128`, i.e. the sign bit flipped.
 fn q8_0(src: &[u8], dest: Dest<'_>) {
-    for (b, (u, (s, _))) in blocks::<34, 32, 2>(src, dest) {
+    for (b, (u, (s, _))) in blocks::<34, 32, 2, 1>(src, dest) {
         *s = [f16_at(b, 0); 2];
         for (u, &q) in u.iter_mut().zip(&b[2..]) {
             *u = q ^ 0x80;

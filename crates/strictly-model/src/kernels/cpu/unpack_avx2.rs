@@ -65,7 +65,7 @@ fn f16_at(b: &[u8], at: usize) -> f32 {
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q4_k(src: &[u8], dest: Dest<'_>) {
     let m4 = _mm256_set1_epi8(0x0f);
-    for (b, (u, (s, o))) in blocks::<144, 256, 16>(src, dest) {
+    for (b, (u, (s, o))) in blocks::<144, 256, 16, 8>(src, dest) {
         q4_k_tables(b, f16_at(b, 0), f16_at(b, 2), s, o);
         for c in 0..4 {
             let q = load32(&b[16 + 32 * c..]);
@@ -94,7 +94,7 @@ fn q5_0_nibbles(b: &[u8; 22]) -> __m256i {
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q5_0(src: &[u8], dest: Dest<'_>) {
     let bit4 = _mm256_set1_epi8(0x10);
-    for (b, (u, (s, _))) in blocks::<22, 32, 2>(src, dest) {
+    for (b, (u, (s, _))) in blocks::<22, 32, 2, 1>(src, dest) {
         *s = [f16_at(b, 0); 2];
         let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
         let fifth = _mm256_and_si256(bytes_from_bits(qh), bit4);
@@ -106,7 +106,7 @@ fn q5_0(src: &[u8], dest: Dest<'_>) {
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 fn q5_0_avx512(src: &[u8], dest: Dest<'_>) {
     let bit4 = _mm256_set1_epi8(0x10);
-    for (b, (u, (s, _))) in blocks::<22, 32, 2>(src, dest) {
+    for (b, (u, (s, _))) in blocks::<22, 32, 2, 1>(src, dest) {
         *s = [f16_at(b, 0); 2];
         let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
         // Byte i of the mask move is all ones iff bit i of qh is set.
@@ -120,7 +120,7 @@ fn q5_0_avx512(src: &[u8], dest: Dest<'_>) {
 fn q6_k(src: &[u8], dest: Dest<'_>) {
     let m4 = _mm256_set1_epi8(0x0f);
     let m30 = _mm256_set1_epi8(0x30);
-    for (b, (u, (s, _))) in blocks::<210, 256, 16>(src, dest) {
+    for (b, (u, (s, _))) in blocks::<210, 256, 16, 8>(src, dest) {
         q6_k_scales(b, f16_at(b, 208), s);
         for half in 0..2 {
             let ql0 = load32(&b[64 * half..]);
@@ -157,7 +157,7 @@ fn q6_k(src: &[u8], dest: Dest<'_>) {
 #[target_feature(enable = "avx2,fma,f16c")]
 fn q8_0(src: &[u8], dest: Dest<'_>) {
     let flip = _mm256_set1_epi8(-128);
-    for (b, (u, (s, _))) in blocks::<34, 32, 2>(src, dest) {
+    for (b, (u, (s, _))) in blocks::<34, 32, 2, 1>(src, dest) {
         *s = [f16_at(b, 0); 2];
         store32(u, _mm256_xor_si256(load32(&b[2..]), flip));
     }
