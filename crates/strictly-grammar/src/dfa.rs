@@ -222,21 +222,31 @@ impl Dfa {
 
     /// Builds a DFA from an explicit transition function over states
     /// `0..n` (state `start`), for constructions such as "divisible by k".
+    /// Only bytes in `alphabet` can have transitions.
     pub fn from_fn(
         n: usize,
         start: u32,
+        alphabet: &[u8],
         accept: impl Fn(u32) -> bool,
         next: impl Fn(u32, u8) -> Option<u32>,
     ) -> Dfa {
-        let mut raw = RawBuilder::new_bytes();
+        let mut classes = [0u8; 256];
+        let mut reps = Vec::new();
+        for &b in alphabet {
+            if classes[b as usize] == 0 && reps.len() < 255 {
+                reps.push(b);
+                classes[b as usize] = reps.len() as u8;
+            }
+        }
+        let mut raw = RawBuilder::new(classes, reps.len() + 1);
         let base = raw.accept.len() as u32;
         for s in 0..n as u32 {
             raw.add_state(accept(s));
         }
         for s in 0..n as u32 {
-            for b in 0..=255u8 {
+            for (i, &b) in reps.iter().enumerate() {
                 if let Some(t) = next(s, b) {
-                    raw.set(base + s, b as usize, base + t);
+                    raw.set(base + s, i + 1, base + t);
                 }
             }
         }

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::CompileError;
 use crate::grammar::Grammar;
+use crate::json::JsonOptions;
 use crate::matcher::Matcher;
 use crate::toktrie::TokTrie;
 use crate::vocab::Vocabulary;
@@ -97,6 +98,33 @@ impl Factory {
             list.push((key, g.clone()));
         }
         Ok(g)
+    }
+
+    /// Compiles (or fetches from the cache) a JSON Schema.
+    pub fn compile_json_schema(
+        &self,
+        schema: &serde_json::Value,
+        options: &JsonOptions,
+    ) -> Result<Arc<CompiledGrammar>, CompileError> {
+        let key = format!(
+            "json\0{}\0{}",
+            options.canonical(),
+            crate::json::canonical_text(schema)
+        );
+        self.cached(key.as_bytes(), || {
+            crate::json::compile_schema(schema, options)
+        })
+    }
+
+    /// Compiles a JSON Schema given as text.
+    pub fn compile_json_schema_str(
+        &self,
+        schema: &str,
+        options: &JsonOptions,
+    ) -> Result<Arc<CompiledGrammar>, CompileError> {
+        let v: serde_json::Value =
+            serde_json::from_str(schema).map_err(|e| CompileError::Json(e.to_string()))?;
+        self.compile_json_schema(&v, options)
     }
 
     /// Wraps an already built grammar (no caching), e.g. from a `GrammarBuilder`.

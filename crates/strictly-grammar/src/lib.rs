@@ -8,14 +8,17 @@
 //! (`toktrie`) — see `README.md` in this crate for the design.
 
 pub mod dfa;
+mod dfa_cache;
 mod earley;
 pub mod error;
 pub mod factory;
 pub mod grammar;
 mod hash;
+pub mod json;
 mod lexer;
 pub mod mask;
 pub mod matcher;
+mod regex;
 pub mod toktrie;
 pub mod vocab;
 mod walk;
@@ -23,6 +26,7 @@ mod walk;
 pub use error::{CompileError, DfaError, MatchError, VocabError};
 pub use factory::{CompiledGrammar, Factory};
 pub use grammar::{Grammar, GrammarBuilder, Sym};
+pub use json::{JsonOptions, Whitespace};
 pub use mask::TokenMask;
 pub use matcher::Matcher;
 pub use vocab::Vocabulary;

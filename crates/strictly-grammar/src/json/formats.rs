@@ -1,0 +1,257 @@
+//! `format` as regular languages.
+//!
+//! Each supported format is a whole-string regex that accepts only strings
+//! that validators agree are valid (RFC 3339 dates with real day-of-month
+//! limits and leap years, RFC 3986 URIs, dotted quads without leading zeros,
+//! ...). Formats this module does not know are annotations, as the JSON
+//! Schema specification prescribes for unknown formats, except the standard
+//! ones listed in `KNOWN_UNSUPPORTED`, which are refused rather than ignored.
+
+/// Standard formats that cannot be expressed as a regular language here.
+pub(crate) const KNOWN_UNSUPPORTED: &[&str] = &["idn-hostname", "idn-email", "regex"];
+
+const DAY_28: &str = "(?:0[1-9]|1[0-9]|2[0-8])";
+const YEAR: &str = "[0-9]{4}";
+
+/// Years divisible by 4 but not by 100 unless by 400.
+fn leap_year() -> String {
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)".to_string()
+}
+
+fn date() -> String {
+    format!(
+        "(?:{YEAR}-(?:(?:0[13578]|1[02])-(?:{DAY_28}|29|3[01])|(?:0[469]|11)-(?:{DAY_28}|29|30)|02-{DAY_28})|{}-02-29)",
+        leap_year()
+    )
+}
+
+fn time() -> String {
+    "(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])".to_string()
+}
+
+const DEC_OCTET: &str = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+
+fn ipv4() -> String {
+    format!("{DEC_OCTET}(?:\\.{DEC_OCTET}){{3}}")
+}
+
+fn ipv6() -> String {
+    let h = "[0-9A-Fa-f]{1,4}";
+    let ls32 = format!("(?:{h}:{h}|{})", ipv4());
+    let alts = [
+        format!("(?:{h}:){{6}}{ls32}"),
+        format!("::(?:{h}:){{5}}{ls32}"),
+        format!("(?:{h})?::(?:{h}:){{4}}{ls32}"),
+        format!("(?:(?:{h}:){{0,1}}{h})?::(?:{h}:){{3}}{ls32}"),
+        format!("(?:(?:{h}:){{0,2}}{h})?::(?:{h}:){{2}}{ls32}"),
+        format!("(?:(?:{h}:){{0,3}}{h})?::{h}:{ls32}"),
+        format!("(?:(?:{h}:){{0,4}}{h})?::{ls32}"),
+        format!("(?:(?:{h}:){{0,5}}{h})?::{h}"),
+        format!("(?:(?:{h}:){{0,6}}{h})?::"),
+    ];
+    format!("(?:{})", alts.join("|"))
+}
+
+/// RFC 3986 pieces; `ucs` adds the IRI characters of RFC 3987.
+fn uri_parts(ucs: bool) -> (String, String, String, String) {
+    let extra = if ucs {
+        "\\u00A0-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFEF"
+    } else {
+        ""
+    };
+    let unreserved = format!("[A-Za-z0-9\\-._~{extra}]");
+    let pct = "%[0-9A-Fa-f]{2}";
+    let sub = "[!$&'()*+,;=]";
+    let pchar = format!("(?:{unreserved}|{pct}|{sub}|[:@])");
+    let reg_name = format!("(?:{unreserved}|{pct}|{sub})*");
+    let host = format!("(?:\\[{}\\]|{}|{reg_name})", ipv6(), ipv4());
+    let userinfo = format!("(?:{unreserved}|{pct}|{sub}|:)*");
+    let authority = format!("(?:{userinfo}@)?{host}(?::[0-9]*)?");
+    let query = format!("(?:{pchar}|[/?])*");
+    (pchar, authority, query, unreserved)
+}
+
+fn uri(ucs: bool) -> String {
+    let (pchar, authority, query, _) = uri_parts(ucs);
+    let seg = format!("{pchar}*");
+    let seg_nz = format!("{pchar}+");
+    let hier =
+        format!("(?://{authority}(?:/{seg})*|/(?:{seg_nz}(?:/{seg})*)?|{seg_nz}(?:/{seg})*|)");
+    format!("[A-Za-z][A-Za-z0-9+\\-.]*:{hier}(?:\\?{query})?(?:#{query})?")
+}
+
+fn uri_reference(ucs: bool) -> String {
+    let (pchar, authority, query, unreserved) = uri_parts(ucs);
+    let seg = format!("{pchar}*");
+    let seg_nz = format!("{pchar}+");
+    let pct = "%[0-9A-Fa-f]{2}";
+    let seg_nz_nc = format!("(?:{unreserved}|{pct}|[!$&'()*+,;=]|@)+");
+    let rel =
+        format!("(?://{authority}(?:/{seg})*|/(?:{seg_nz}(?:/{seg})*)?|{seg_nz_nc}(?:/{seg})*|)");
+    format!("(?:{}|{rel}(?:\\?{query})?(?:#{query})?)", uri(ucs))
+}
+
+fn hostname() -> String {
+    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    // The last label starts with a letter (top-level domains are never numeric).
+    let tld = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+    format!("(?:(?:{label}\\.)*{tld}\\.?)")
+}
+
+/// The whole-string regex (ECMA syntax) for a supported format, with an
+/// upper bound on its length in characters where the format has one.
+pub(crate) fn format_regex(name: &str) -> Option<(String, Option<u32>)> {
+    let hex = "[0-9a-fA-F]";
+    let r = match name {
+        "date-time" => (format!("{}[Tt]{}", date(), time()), None),
+        "date" => (date(), None),
+        "time" => (time(), None),
+        "duration" => {
+            let d = "(?:[0-9]+D)";
+            let t = "(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+S)?|[0-9]+M(?:[0-9]+S)?|[0-9]+S))";
+            (format!("P(?:(?:[0-9]+Y(?:[0-9]+M)?{d}?|[0-9]+M{d}?|{d}){t}?|{t}|[0-9]+W)"), None)
+        }
+        "email" => (
+            "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*".to_string(),
+            Some(254),
+        ),
+        "hostname" | "host-name" => (hostname(), Some(253)),
+        "ipv4" | "ip-address" => (ipv4(), None),
+        "ipv6" => (ipv6(), None),
+        "uri" => (uri(false), None),
+        "uri-reference" => (uri_reference(false), None),
+        "iri" => (uri(true), None),
+        "iri-reference" => (uri_reference(true), None),
+        "uuid" => (format!("{hex}{{8}}-{hex}{{4}}-{hex}{{4}}-{hex}{{4}}-{hex}{{12}}"), None),
+        "json-pointer" => ("(?:/(?:[^~/]|~[01])*)*".to_string(), None),
+        "relative-json-pointer" => ("(?:0|[1-9][0-9]*)(?:#|(?:/(?:[^~/]|~[01])*)*)".to_string(), None),
+        "uri-template" => {
+            let (_, _, _, unreserved) = uri_parts(false);
+            let lit = format!("(?:[^\\x00-\\x20\"'%<>\\\\^`{{|}}]|%[0-9A-Fa-f]{{2}}|{unreserved})");
+            let var = "(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})(?:\\.?(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2}))*(?::[1-9][0-9]{0,3}|\\*)?";
+            let expr = format!("\\{{[+#./;?&=,!@|]?{var}(?:,{var})*\\}}");
+            (format!("(?:{lit}|{expr})*"), None)
+        }
+        _ => return None,
+    };
+    Some(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regex::{encoded_dfa, parse_ecma, search_language};
+
+    fn check(name: &str, good: &[&str], bad: &[&str]) {
+        let (re, _) = format_regex(name).unwrap();
+        let full = format!("^(?:{re})$");
+        let node = parse_ecma(&full).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let d = encoded_dfa(&search_language(&node, &full).unwrap(), 200_000).unwrap();
+        for g in good {
+            assert!(
+                d.matches(format!("\"{g}\"").as_bytes()),
+                "{name} should accept {g}"
+            );
+        }
+        for b in bad {
+            assert!(
+                !d.matches(format!("\"{b}\"").as_bytes()),
+                "{name} should reject {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_and_times() {
+        check(
+            "date-time",
+            &[
+                "2024-02-29T12:00:00Z",
+                "2023-12-31T23:59:59.123+05:30",
+                "2000-02-29T00:00:00z",
+            ],
+            &[
+                "2023-02-29T12:00:00Z",
+                "1900-02-29T00:00:00Z",
+                "2023-04-31T00:00:00Z",
+                "2023-01-01T24:00:00Z",
+                "2023-01-01 00:00:00Z",
+                "2023-01-01T00:00:00",
+            ],
+        );
+        check(
+            "date",
+            &["2020-01-31", "1996-02-29"],
+            &["2020-1-31", "2021-02-29", "2020-13-01"],
+        );
+        check(
+            "time",
+            &["10:20:30Z", "23:59:60+01:00"],
+            &["10:20", "25:00:00Z"],
+        );
+        check(
+            "duration",
+            &["P1D", "PT1H30M", "P1Y2M3DT4H5M6S", "P2W"],
+            &["P", "PT", "1D", "P1H"],
+        );
+    }
+
+    #[test]
+    fn network() {
+        check(
+            "ipv4",
+            &["192.168.0.1", "0.0.0.0", "255.255.255.255"],
+            &["256.1.1.1", "01.1.1.1", "1.1.1"],
+        );
+        check(
+            "ipv6",
+            &[
+                "::1",
+                "2001:db8::8a2e:370:7334",
+                "::",
+                "::ffff:192.168.1.1",
+                "1:2:3:4:5:6:7:8",
+            ],
+            &["1:2:3:4:5:6:7:8:9", ":::", "g::1"],
+        );
+        check(
+            "hostname",
+            &[
+                "example.com",
+                "a-b.c",
+                "localhost",
+                "xn--bcher-kva.example.",
+            ],
+            &["-a.com", "a..b", "exa mple.com", "123"],
+        );
+        check(
+            "email",
+            &["john.doe@example.com", "a+b@c"],
+            &["@example.com", "john@", "a b@c.com", "john.doe"],
+        );
+        check(
+            "uri",
+            &[
+                "https://example.com/path?q=1#f",
+                "mailto:a@b.c",
+                "urn:isbn:0451450523",
+                "http://[::1]:80/",
+            ],
+            &["not a uri", "/relative", "http://exa mple.com"],
+        );
+        check(
+            "uri-reference",
+            &["/relative/path", "../x", "#frag", "https://a.b"],
+            &["a b", "http://a b"],
+        );
+        check(
+            "uuid",
+            &["123e4567-e89b-12d3-a456-426614174000"],
+            &[
+                "123e4567e89b12d3a456426614174000",
+                "g23e4567-e89b-12d3-a456-426614174000",
+            ],
+        );
+        check("json-pointer", &["", "/a/b", "/a~1b/~0"], &["a", "/a~2"]);
+    }
+}

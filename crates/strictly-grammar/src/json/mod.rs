@@ -1,0 +1,107 @@
+//! JSON Schema → grammar.
+//!
+//! `parse` reads keywords into the typed intermediate form (`ir`), resolving
+//! `$ref` lazily so recursive schemas stay finite; `merge` intersects schemas
+//! (`allOf`, sibling keywords); `negate` rewrites `not` and `if`/`then`/`else`;
+//! `compile` emits rules and lexemes (`strings`, `numbers`, `object`,
+//! `array`, `value`). Anything the engine cannot enforce exactly is a
+//! `CompileError` naming the keyword and its JSON Pointer.
+
+mod array;
+mod compile;
+mod decimal;
+mod formats;
+mod ir;
+mod merge;
+mod negate;
+mod numbers;
+mod object;
+mod parse;
+mod strings;
+mod validate;
+mod value;
+
+use serde_json::Value;
+
+use crate::error::CompileError;
+use crate::grammar::Grammar;
+
+/// How whitespace between JSON tokens is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Whitespace {
+    /// Any JSON whitespace between tokens, at most `max` bytes per gap:
+    /// accepts instances such as `{"a": 1, "b": [1, 2]}`.
+    Lenient { max: u8 },
+    /// No whitespace at all: what generation should use, so a model can
+    /// never loop on whitespace.
+    Compact,
+}
+
+/// Options of the JSON Schema compiler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JsonOptions {
+    pub whitespace: Whitespace,
+    /// Longest string (in characters) when the schema gives no `maxLength`.
+    pub max_string_chars: u32,
+    /// Longest number (in characters).
+    pub max_number_chars: u32,
+}
+
+impl JsonOptions {
+    /// Lenient whitespace: for checking instances written by people or
+    /// serializers with `", "` and `": "` separators.
+    pub fn lenient() -> JsonOptions {
+        JsonOptions {
+            whitespace: Whitespace::Lenient { max: 64 },
+            max_string_chars: 8192,
+            max_number_chars: 64,
+        }
+    }
+
+    /// Compact output for generation.
+    pub fn compact() -> JsonOptions {
+        JsonOptions {
+            whitespace: Whitespace::Compact,
+            ..JsonOptions::lenient()
+        }
+    }
+
+    pub(crate) fn max_ws(&self) -> u8 {
+        match self.whitespace {
+            Whitespace::Lenient { max } => max,
+            Whitespace::Compact => 0,
+        }
+    }
+
+    /// A stable description, part of the grammar cache key.
+    pub(crate) fn canonical(&self) -> String {
+        format!(
+            "ws={};s={};n={}",
+            self.max_ws(),
+            self.max_string_chars,
+            self.max_number_chars
+        )
+    }
+}
+
+impl Default for JsonOptions {
+    fn default() -> Self {
+        JsonOptions::compact()
+    }
+}
+
+/// Compiles a JSON Schema document into a grammar.
+pub(crate) fn compile_schema(
+    schema: &Value,
+    options: &JsonOptions,
+) -> Result<Grammar, CompileError> {
+    let mut ctx = parse::Ctx::new(schema, *options);
+    let root = ctx.parse_root()?;
+    compile::compile(&mut ctx, root)
+}
+
+/// The canonical text of a schema for the grammar cache: compact JSON with
+/// key order kept (property order is part of the grammar).
+pub(crate) fn canonical_text(v: &Value) -> String {
+    v.to_string()
+}

@@ -1,0 +1,353 @@
+//! Object grammars: properties in schema order, optional ones skippable,
+//! extra keys (from `patternProperties` and `additionalProperties`) after
+//! them, and property counts.
+//!
+//! The object is a chain `Members(i, c)`: `i` is the next listed property to
+//! consider and `c` the number of members so far (saturating when no bound
+//! needs it; `c > 0` decides whether a comma comes first).
+
+use super::compile::Compiler;
+use super::ir::{AddRule, ObjSpec, Schema, StrSpec};
+use super::parse::{Ctx, ptr_push};
+use super::strings::encode_quoted;
+use crate::dfa::{Dfa, SetOp};
+use crate::error::CompileError;
+use crate::grammar::{DFA_STATE_LIMIT, Sym};
+use crate::hash::FastMap;
+
+/// Most key classes an object's extra keys are split into.
+const MAX_KEY_CLASSES: usize = 64;
+/// Most `dependentRequired` entries expanded into alternatives.
+const MAX_DEPENDENCIES: usize = 6;
+
+/// `dependentRequired`: "k absent" or "k and its dependents present".
+pub(crate) fn expand_dependencies(
+    ctx: &mut Ctx,
+    obj: Schema,
+    deps: Vec<(String, Vec<String>)>,
+    ptr: &str,
+) -> Result<Schema, CompileError> {
+    if deps.len() > MAX_DEPENDENCIES {
+        return Err(CompileError::too_complex(
+            "dependentRequired",
+            ptr,
+            "too many dependencies",
+        ));
+    }
+    let mut s = obj;
+    for (k, names) in deps {
+        let absent = Schema::Object(Box::new(ObjSpec {
+            props: vec![(k.clone(), Schema::never("dependentRequired", ptr, "absent"))],
+            ..Default::default()
+        }));
+        let mut req = vec![k.clone()];
+        req.extend(names);
+        let present = Schema::Object(Box::new(ObjSpec {
+            required: req,
+            ..Default::default()
+        }));
+        let a = ctx.intersect(s.clone(), absent, ptr)?;
+        let b = ctx.intersect(s, present, ptr)?;
+        s = Schema::any_of(vec![a, b]);
+    }
+    Ok(s)
+}
+
+/// One listed property as compiled.
+struct Listed {
+    key: Sym,
+    value: Sym,
+    required: bool,
+}
+
+struct Plan {
+    listed: Vec<Listed>,
+    /// (key lexeme, value) for extra keys.
+    extras: Vec<(Sym, Sym)>,
+    min: u32,
+    max: Option<u32>,
+    cap: u32,
+}
+
+impl Compiler<'_, '_> {
+    /// The schema of listed key `k`: its own, the matching patterns', and
+    /// the `additionalProperties` that apply to it.
+    fn key_schema(
+        &mut self,
+        o: &ObjSpec,
+        k: &str,
+        own: Schema,
+        ptr: &str,
+    ) -> Result<Schema, CompileError> {
+        let mut s = own;
+        let enc = encode_quoted(k);
+        for (p, ps) in &o.pattern_props {
+            let d = super::strings::pattern_dfa(self.ctx, p)
+                .map_err(|e| super::compile::with_pointer(e, ptr))?;
+            if d.matches(&enc) {
+                s = self.ctx.intersect(s, ps.clone(), ptr)?;
+            }
+        }
+        for rule in &o.additional {
+            if self.rule_applies(rule, k, &enc, ptr)? {
+                s = self.ctx.intersect(s, rule.schema.clone(), ptr)?;
+            }
+        }
+        if let Some(names) = &o.names {
+            let ok = self.ctx.admits(
+                &Schema::String(names.clone()),
+                &serde_json::Value::String(k.to_string()),
+                ptr,
+            )?;
+            if !ok {
+                return Ok(Schema::never("propertyNames", ptr, "key not allowed"));
+            }
+        }
+        if let Some(set) = &o.names_enum {
+            if !set.iter().any(|n| n == k) {
+                return Ok(Schema::never("propertyNames", ptr, "key not allowed"));
+            }
+        }
+        Ok(s)
+    }
+
+    fn rule_applies(
+        &mut self,
+        rule: &AddRule,
+        k: &str,
+        enc: &[u8],
+        ptr: &str,
+    ) -> Result<bool, CompileError> {
+        if rule.names.iter().any(|n| n == k) {
+            return Ok(false);
+        }
+        for p in &rule.patterns {
+            let d = super::strings::pattern_dfa(self.ctx, p)
+                .map_err(|e| super::compile::with_pointer(e, ptr))?;
+            if d.matches(enc) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    pub fn object(&mut self, o: &ObjSpec, ptr: &str) -> Result<Option<Sym>, CompileError> {
+        // Listed keys: `properties` in order, then required keys not listed,
+        // then (for a finite propertyNames) the other allowed names.
+        let mut keys: Vec<(String, Schema)> = o.props.clone();
+        for r in &o.required {
+            if !keys.iter().any(|(k, _)| k == r) {
+                keys.push((r.clone(), Schema::Any));
+            }
+        }
+        if let Some(set) = &o.names_enum {
+            for n in set {
+                if !keys.iter().any(|(k, _)| k == n) {
+                    keys.push((n.clone(), Schema::Any));
+                }
+            }
+        }
+        let mut listed = Vec::new();
+        for (k, own) in &keys {
+            let kp = ptr_push(&ptr_push(ptr, "properties"), k);
+            let s = self.key_schema(o, k, own.clone(), &kp)?;
+            let required = o.required.contains(k);
+            match self.value(&s, &kp)? {
+                Some(value) => {
+                    let key = self.b.literal(&encode_quoted(k));
+                    listed.push(Listed {
+                        key,
+                        value,
+                        required,
+                    });
+                }
+                None if required => return Ok(None),
+                None => {}
+            }
+        }
+        let extras = if o.names_enum.is_some() {
+            Vec::new()
+        } else {
+            self.extra_keys(o, &keys, ptr)?
+        };
+        let track = o.min > 0 || o.max.is_some();
+        let cap = if track {
+            o.max.unwrap_or(o.min).max(o.min).max(1)
+        } else {
+            1
+        };
+        if cap > 10_000 {
+            return Err(CompileError::too_complex(
+                "maxProperties",
+                ptr,
+                "too many members to count",
+            ));
+        }
+        let plan = Plan {
+            listed,
+            extras,
+            min: o.min,
+            max: o.max,
+            cap,
+        };
+        let mut memo = FastMap::default();
+        let members = self.members(&plan, 0, 0, &mut memo, ptr)?;
+        Ok(Some(self.b.seq("object", vec![self.p.lbrace, members])))
+    }
+
+    /// Key classes for keys that are not listed, each with its value.
+    fn extra_keys(
+        &mut self,
+        o: &ObjSpec,
+        listed: &[(String, Schema)],
+        ptr: &str,
+    ) -> Result<Vec<(Sym, Sym)>, CompileError> {
+        // Patterns that split the key space.
+        let mut patterns: Vec<String> = Vec::new();
+        for (p, _) in &o.pattern_props {
+            if !patterns.contains(p) {
+                patterns.push(p.clone());
+            }
+        }
+        for r in &o.additional {
+            for p in &r.patterns {
+                if !patterns.contains(p) {
+                    patterns.push(p.clone());
+                }
+            }
+        }
+        // Keys allowed at all: strings (per propertyNames) minus listed names.
+        let (mut base, lo, hi) = match &o.names {
+            Some(n) => super::strings::string_dfa(self.ctx, n)
+                .map_err(|e| super::compile::with_pointer(e, ptr))?,
+            None => (
+                (*super::strings::any_string_dfa()?).clone(),
+                0,
+                self.ctx.options.max_string_chars,
+            ),
+        };
+        if !listed.is_empty() {
+            let words: Vec<Vec<u8>> = listed.iter().map(|(k, _)| encode_quoted(k)).collect();
+            let names = Dfa::from_words(words.iter().map(|w| w.as_slice()));
+            base = Dfa::product(&base, &names, SetOp::Difference, DFA_STATE_LIMIT * 4)
+                .map_err(|e| super::compile::dfa_error("properties", ptr, e))?;
+        }
+        let mut classes: Vec<(Dfa, Vec<usize>)> = vec![(base, Vec::new())];
+        for (pi, p) in patterns.iter().enumerate() {
+            let pd = super::strings::pattern_dfa(self.ctx, p)
+                .map_err(|e| super::compile::with_pointer(e, ptr))?;
+            let mut next = Vec::new();
+            for (d, set) in classes {
+                let inside = Dfa::product(&d, &pd, SetOp::Intersect, DFA_STATE_LIMIT * 4)
+                    .map_err(|e| super::compile::dfa_error("patternProperties", ptr, e))?;
+                let outside = Dfa::product(&d, &pd, SetOp::Difference, DFA_STATE_LIMIT * 4)
+                    .map_err(|e| super::compile::dfa_error("patternProperties", ptr, e))?;
+                if !inside.is_empty_language() {
+                    let mut s = set.clone();
+                    s.push(pi);
+                    next.push((inside, s));
+                }
+                if !outside.is_empty_language() {
+                    next.push((outside, set));
+                }
+            }
+            classes = next;
+            if classes.len() > MAX_KEY_CLASSES {
+                return Err(CompileError::too_complex(
+                    "patternProperties",
+                    ptr,
+                    "too many overlapping key patterns",
+                ));
+            }
+        }
+        let mut out = Vec::new();
+        for (d, set) in classes {
+            let mut s = Schema::Any;
+            for (p, ps) in &o.pattern_props {
+                if set.iter().any(|&i| patterns[i] == *p) {
+                    s = self.ctx.intersect(s, ps.clone(), ptr)?;
+                }
+            }
+            for r in &o.additional {
+                if !r
+                    .patterns
+                    .iter()
+                    .any(|p| set.iter().any(|&i| patterns[i] == *p))
+                {
+                    s = self.ctx.intersect(s, r.schema.clone(), ptr)?;
+                }
+            }
+            let vp = ptr_push(ptr, "additionalProperties");
+            let Some(value) = self.value(&s, &vp)? else {
+                continue;
+            };
+            let Some(key) = self.b.lexeme(d, lo, hi) else {
+                continue;
+            };
+            out.push((key, value));
+        }
+        Ok(out)
+    }
+
+    /// `Members(i, c)`.
+    fn members(
+        &mut self,
+        plan: &Plan,
+        i: usize,
+        c: u32,
+        memo: &mut FastMap<(usize, u32), Sym>,
+        ptr: &str,
+    ) -> Result<Sym, CompileError> {
+        if let Some(&s) = memo.get(&(i, c)) {
+            return Ok(s);
+        }
+        self.check_size(ptr)?;
+        let nt = self.b.nonterminal("members");
+        memo.insert((i, c), Sym::N(nt));
+        let next_c = if plan.max.is_some() {
+            (c < plan.max.unwrap_or(u32::MAX)).then_some(c + 1)
+        } else {
+            Some((c + 1).min(plan.cap))
+        };
+        let sep = |rhs: &mut Vec<Sym>, comma: Sym| {
+            if c > 0 {
+                rhs.push(comma);
+            }
+        };
+        if i < plan.listed.len() {
+            let l = &plan.listed[i];
+            let (key, value, required) = (l.key, l.value, l.required);
+            if let Some(c2) = next_c {
+                let rest = self.members(plan, i + 1, c2, memo, ptr)?;
+                let mut rhs = Vec::new();
+                sep(&mut rhs, self.p.comma);
+                rhs.extend([key, self.p.colon, value, rest]);
+                self.b.rule(nt, rhs);
+            }
+            if !required {
+                let rest = self.members(plan, i + 1, c, memo, ptr)?;
+                self.b.rule(nt, vec![rest]);
+            }
+        } else {
+            if c >= plan.min {
+                self.b.rule(nt, vec![self.p.rbrace]);
+            }
+            if let Some(c2) = next_c {
+                let extras: Vec<(Sym, Sym)> = plan.extras.clone();
+                if !extras.is_empty() {
+                    let rest = self.members(plan, i, c2, memo, ptr)?;
+                    for (key, value) in extras {
+                        let mut rhs = Vec::new();
+                        sep(&mut rhs, self.p.comma);
+                        rhs.extend([key, self.p.colon, value, rest]);
+                        self.b.rule(nt, rhs);
+                    }
+                }
+            }
+        }
+        Ok(Sym::N(nt))
+    }
+}
+
+#[allow(dead_code)]
+fn unused(_: StrSpec) {}
