@@ -157,7 +157,7 @@ pub trait Matcher: Send {
     fn forced_tokens(&mut self) -> Vec<u32>;
 
     /// Whether the text so far is a complete instance.
-    fn is_accepting(&self) -> bool;
+    fn is_accepting(&mut self) -> bool;
 
     /// Undoes the last `n` committed tokens.
     fn rollback(&mut self, n: usize);

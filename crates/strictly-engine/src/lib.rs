@@ -52,6 +52,11 @@ mod validate;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+#[cfg(feature = "grammar")]
+mod grammar;
+#[cfg(feature = "grammar")]
+pub use grammar::GrammarCompiler;
+
 #[cfg(feature = "qwen")]
 pub mod qwen;
 

@@ -3,14 +3,17 @@
 //! template as a [`TextCodec`].
 
 use std::path::Path;
+use std::sync::Arc;
 
 use strictly_model::chat::{ChatTemplate, Message};
 use strictly_model::source::ModelSource;
 use strictly_model::tokenizer::Tokenizer;
 use strictly_model::{KvCache, LogitRows, Qwen2};
 
+use crate::grammar::GrammarCompiler;
 use crate::model::{CodecError, ForwardItem, LanguageModel, ModelError, TextCodec};
 use crate::request::ChatMessage;
+use crate::{Engine, EngineConfig, EngineObserver};
 
 /// Why the model could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,8 @@ pub enum LoadError {
     Template(#[from] strictly_model::chat::ChatError),
     #[error("the tokenizer has no <|im_end|> or <|endoftext|> token to end an answer")]
     NoStopToken,
+    #[error(transparent)]
+    Vocabulary(#[from] strictly_grammar::VocabError),
 }
 
 /// Everything the engine needs from a model file or folder.
@@ -44,19 +49,42 @@ pub fn load(path: Option<&Path>, backend: strictly_model::Backend) -> Result<Qwe
     let device = backend.device()?;
     let loaded =
         strictly_model::load_source(&source, &device, strictly_model::LoadOptions::default())?;
+    parts(loaded.model, &source)
+}
+
+/// The engine's parts for an already loaded model and where it came from.
+pub fn parts(model: Qwen2, source: &ModelSource) -> Result<QwenParts, LoadError> {
     let mut tokenizer = source.tokenizer()?;
-    tokenizer.pad_vocab(loaded.config.vocab_size);
-    let template = source.chat_template()?;
-    let name = source.path().file_name().map_or_else(
-        || source.path().display().to_string(),
+    tokenizer.pad_vocab(model.config().vocab_size);
+    let codec = QwenCodec::new(tokenizer, source.chat_template()?)?;
+    let path = source.path();
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let codec = QwenCodec::new(tokenizer, template)?;
     Ok(QwenParts {
-        model: QwenModel::new(loaded.model),
+        model: QwenModel::new(model),
         codec,
         name,
     })
+}
+
+impl QwenParts {
+    /// Starts an engine over these parts with the real grammar engine.
+    pub fn start(
+        self,
+        config: EngineConfig,
+        observer: Option<Arc<dyn EngineObserver>>,
+    ) -> Result<Engine, LoadError> {
+        let vocab_size = self.model.vocab_size();
+        let compiler = GrammarCompiler::new(&self.codec, vocab_size)?;
+        let mut builder =
+            Engine::builder(self.model, Arc::new(self.codec), Arc::new(compiler)).config(config);
+        if let Some(observer) = observer {
+            builder = builder.observer(observer);
+        }
+        Ok(builder.start())
+    }
 }
 
 /// Qwen2 as a [`LanguageModel`].

@@ -309,7 +309,7 @@ impl Matcher for ChoiceMatcher {
         first[..common].iter().map(|&b| b as u32).collect()
     }
 
-    fn is_accepting(&self) -> bool {
+    fn is_accepting(&mut self) -> bool {
         self.choices.iter().any(|c| *c == self.text)
     }
 

@@ -328,8 +328,8 @@ impl<C> Sequence<C> {
         None
     }
 
-    fn accepting(&self) -> bool {
-        self.job.matcher.as_ref().is_some_and(|m| m.is_accepting())
+    fn accepting(&mut self) -> bool {
+        self.job.matcher.as_mut().is_some_and(|m| m.is_accepting())
     }
 
     /// Fills `mask` for the current grammar state, with the stop tokens

@@ -1,0 +1,92 @@
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// `POST /v1/extract`: turn a document into an instance of a JSON Schema.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractRequest {
+    /// The document, as plain text.
+    pub document: String,
+    /// The JSON Schema the answer must match.
+    #[schema(value_type = Object)]
+    pub schema: Value,
+    /// Replaces the default extraction instructions.
+    #[serde(default)]
+    pub instructions: Option<String>,
+    #[serde(default)]
+    pub options: ExtractOptions,
+}
+
+/// Generation options of an extraction.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractOptions {
+    /// Answer tokens allowed; an answer that cannot fit is a 422.
+    pub max_tokens: Option<u32>,
+    /// 0 (the default) is greedy decoding.
+    pub temperature: Option<f32>,
+    pub top_p: Option<f32>,
+    /// Makes sampling reproducible.
+    pub seed: Option<u64>,
+}
+
+/// The extracted data.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ExtractResponse {
+    /// The typed JSON, valid against the request's schema.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// `stop`, or `length` when `max_tokens` cut the answer short (it was
+    /// then completed with the shortest valid ending).
+    pub finish_reason: String,
+    pub usage: ExtractUsage,
+    pub timings_ms: TimingsMs,
+    pub model: String,
+}
+
+/// Token counts.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub struct ExtractUsage {
+    pub prompt_tokens: usize,
+    pub completion_tokens: usize,
+    /// Answer tokens fixed by the schema, appended without sampling.
+    pub forced_tokens: usize,
+    /// Prompt tokens reused from an earlier request with the same schema.
+    pub cached_prompt_tokens: usize,
+}
+
+/// Where the time went, in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub struct TimingsMs {
+    pub queue: f64,
+    pub prefill: f64,
+    pub decode: f64,
+    /// Grammar work (masks, forced tokens), part of `decode`.
+    pub mask: f64,
+    pub total: f64,
+}
+
+impl From<strictly_engine::Usage> for ExtractUsage {
+    fn from(u: strictly_engine::Usage) -> Self {
+        Self {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            forced_tokens: u.forced_tokens,
+            cached_prompt_tokens: u.cached_prompt_tokens,
+        }
+    }
+}
+
+impl From<strictly_engine::Timings> for TimingsMs {
+    fn from(t: strictly_engine::Timings) -> Self {
+        let r = |x: f64| (x * 10.0).round() / 10.0;
+        Self {
+            queue: r(t.queue_ms),
+            prefill: r(t.prefill_ms),
+            decode: r(t.decode_ms),
+            mask: r(t.mask_ms),
+            total: r(t.total_ms),
+        }
+    }
+}
