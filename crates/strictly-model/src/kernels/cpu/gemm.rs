@@ -20,7 +20,7 @@ use super::{Isa, KernelError, QuantFormat, QuantWeights};
 const MR: usize = 3;
 /// Weight rows per tile.
 const NR: usize = 4;
-/// Elements of `k` per pass: four activation rows' values, scales and lane
+/// Elements of `k` per pass: the activation rows' values, scales and lane
 /// biases for this many elements (~3 bytes each) stay in L1 while a chunk's
 /// weight rows stream past them.
 const KC: usize = 2048;
@@ -167,13 +167,16 @@ fn finish_rows(
     if kind.offsets {
         for (i, acc) in acc.chunks_exact_mut(rows).take(mr).enumerate() {
             let sums = acts.sums(i0 + i);
-            if rows <= NR {
-                // Few rows: one vectorized dot product per row.
-                for (a, offsets) in acc.iter_mut().zip(panel.offsets().chunks_exact(sums.len())) {
-                    *a -= dot(isa, offsets, sums);
+            match panel.offsets_t() {
+                Some(offsets_t) => subtract_offsets(isa, acc, sums, offsets_t),
+                // Not transposed (the streaming path): few rows, so one
+                // vectorized dot product per row.
+                None => {
+                    let per_row = panel.offsets().chunks_exact(sums.len());
+                    for (a, offsets) in acc.iter_mut().zip(per_row) {
+                        *a -= dot(isa, offsets, sums);
+                    }
                 }
-            } else {
-                subtract_offsets(isa, acc, sums, panel.offsets_t());
             }
         }
     }

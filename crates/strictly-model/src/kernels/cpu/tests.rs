@@ -257,7 +257,7 @@ fn unpacked_panels_are_identical_on_every_path() {
                 let scale = p.scales[e / 16];
                 let scaled = scale * (f32::from(p.vals[e]) - z);
                 let offset = if format.has_offsets() {
-                    reference.offsets_t()[(e / 32) * rows + r]
+                    reference.offsets_t().unwrap()[(e / 32) * rows + r]
                 } else {
                     0.0
                 };

@@ -40,6 +40,8 @@ pub(crate) struct Panel {
     offsets: Vec<f32>,
     /// `offsets` transposed, if asked for: block `b` of every row at `b * rows..`.
     offsets_t: Vec<f32>,
+    /// Whether the last unpack filled `offsets_t`.
+    transposed: bool,
 }
 
 /// `C` consecutive unpacked weight rows (row `r` at `r * k`).
@@ -98,7 +100,8 @@ impl Panel {
                 QuantFormat::Q8_0 => q8_0(src, dest),
             },
         }
-        if transpose && format.has_offsets() {
+        self.transposed = transpose && format.has_offsets();
+        if self.transposed {
             let blocks = k / ACT_BLOCK;
             self.offsets_t.resize(n / ACT_BLOCK, 0.0);
             for (r, row) in self.offsets.chunks_exact(blocks).enumerate() {
@@ -116,9 +119,9 @@ impl Panel {
     }
 
     /// [`Panel::offsets`] transposed (`[k / 32][rows]`), if the last unpack
-    /// asked for it.
-    pub(crate) fn offsets_t(&self) -> &[f32] {
-        &self.offsets_t
+    /// asked for it (and the format has offsets).
+    pub(crate) fn offsets_t(&self) -> Option<&[f32]> {
+        self.transposed.then_some(&self.offsets_t[..])
     }
 
     /// Number of rows unpacked by the last [`Panel::unpack`].
