@@ -14,7 +14,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for value in file.metadata().values() {
-        let _ = (value.as_u64(), value.as_f64(), value.as_str(), value.as_array());
+        let _ = (
+            value.as_u64(),
+            value.as_f64(),
+            value.as_str(),
+            value.as_array(),
+        );
         if let Some(array) = value.as_array() {
             let _ = array.to_i64_vec();
         }
