@@ -45,6 +45,15 @@ fn toy() -> Tokenizer {
     Tokenizer::from_gguf(&toy_gguf()).unwrap()
 }
 
+/// The service shares one tokenizer, template and model file across request threads.
+#[test]
+fn shared_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Tokenizer>();
+    assert_send_sync::<crate::chat::ChatTemplate>();
+    assert_send_sync::<GgufFile>();
+}
+
 #[test]
 fn bpe_merges_by_rank() {
     let t = toy();
