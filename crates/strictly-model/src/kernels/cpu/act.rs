@@ -134,7 +134,12 @@ struct Row<'a> {
 fn quantize_row(x: &[f32], row: Row<'_>, zero: u8, isa: Isa) {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 | Isa::Avx512Vnni if isa.is_supported() => {
+        Isa::Avx512Vnni if isa.is_supported() => {
+            // SAFETY: the CPU supports AVX-512 F/BW/VL (checked just above).
+            unsafe { quantize_row_avx512(x, row, zero) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if isa.is_supported() => {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above).
             unsafe { quantize_row_avx2(x, row, zero) }
         }
@@ -150,6 +155,69 @@ fn quantize_row(x: &[f32], row: Row<'_>, zero: u8, isa: Isa) {
 #[target_feature(enable = "avx2,fma")]
 fn quantize_row_avx2(x: &[f32], row: Row<'_>, zero: u8) {
     quantize_row_portable(x, row, zero)
+}
+
+/// [`quantize_row_portable`] with explicit AVX-512: one block is two
+/// registers, reduced and packed in place (the compiler, left alone,
+/// vectorizes across blocks with gathers). Same results, bit for bit.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")]
+fn quantize_row_avx512(x: &[f32], row: Row<'_>, zero: u8) {
+    use std::arch::x86_64::*;
+
+    let (xs, _) = x.as_chunks::<ACT_BLOCK>();
+    let (qs, _) = row.vals.as_chunks_mut::<ACT_BLOCK>();
+    let (ds, _) = row.scales.as_chunks_mut::<{ ACT_BLOCK / LANE }>();
+    let (bs, _) = row.bias.as_chunks_mut::<{ ACT_BLOCK / LANE }>();
+    let ones = _mm256_set1_epi8(1);
+    let neg_zero = _mm256_set1_epi32(-i32::from(zero));
+    let blocks = xs
+        .iter()
+        .zip(qs.iter_mut())
+        .zip(ds.iter_mut().zip(bs.iter_mut()));
+    for (((x, q), (lane_scales, bias)), sum) in blocks.zip(row.sums.iter_mut()) {
+        // SAFETY: `x` is 32 floats: two 16-float loads.
+        let (v0, v1) = unsafe {
+            (
+                _mm512_loadu_ps(x.as_ptr()),
+                _mm512_loadu_ps(x.as_ptr().add(16)),
+            )
+        };
+        let amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        let zero_ps = _mm512_setzero_ps();
+        let poison = _mm512_reduce_add_ps(_mm512_add_ps(
+            _mm512_mul_ps(v0, zero_ps),
+            _mm512_mul_ps(v1, zero_ps),
+        ));
+        // `max_ps` returns its second operand when one is NaN, so unlike
+        // `f32::max` a NaN can reach `amax`; `poison` is NaN then anyway.
+        let d = amax / 127.0 + poison;
+        let id = if d > 0.0 { 1.0 / d } else { 0.0 };
+        let idv = _mm512_set1_ps(id);
+        let round = |v: __m512| {
+            let r = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                _mm512_mul_ps(v, idv),
+            );
+            // `as i8` maps NaN to 0; the conversion would give -128.
+            let r = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_ORD_Q>(r, r), r);
+            _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(r))
+        };
+        let packed = _mm256_set_m128i(round(v1), round(v0));
+        // SAFETY: `q` is 32 bytes.
+        unsafe { _mm256_storeu_si256(q.as_mut_ptr().cast(), packed) };
+        *lane_scales = [d; ACT_BLOCK / LANE];
+        // Σ q over each 4-element lane: a dot product with ones.
+        let lane_sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, packed);
+        // SAFETY: `bias` is 8 lanes.
+        unsafe {
+            _mm256_storeu_si256(
+                bias.as_mut_ptr().cast(),
+                _mm256_mullo_epi32(lane_sums, neg_zero),
+            )
+        };
+        let total = _mm512_reduce_add_epi32(_mm512_zextsi256_si512(lane_sums));
+        *sum = d * total as f32;
+    }
 }
 
 #[inline(always)]

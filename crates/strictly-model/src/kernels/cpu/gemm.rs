@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use super::act::QuantRows;
 use super::micro::tile;
+use super::offsets;
 use super::unpack::Panel;
 use super::{Isa, KernelError, QuantFormat, QuantWeights};
 
@@ -108,7 +109,10 @@ fn chunk_rows(n: usize, k: usize) -> usize {
     let per_row = k + k / 2;
     let by_cache = PANEL_BYTES / per_row.max(1);
     let by_balance = n.div_ceil(rayon::current_num_threads() * CHUNKS_PER_THREAD);
-    by_cache.min(by_balance).max(NR).div_ceil(NR) * NR
+    let rows = by_cache.min(by_balance).max(NR);
+    // Whole 16-float vectors in the per-chunk passes over outputs.
+    let align = if rows >= 16 { 16 } else { NR };
+    rows.div_ceil(align) * align
 }
 
 /// Few activation rows (decoding): nothing to reuse a panel for, so each
@@ -165,19 +169,13 @@ fn finish_rows(
 ) {
     let rows = panel.rows();
     if kind.offsets {
-        for (i, acc) in acc.chunks_exact_mut(rows).take(mr).enumerate() {
-            let sums = acts.sums(i0 + i);
-            match panel.offsets_t() {
-                Some(offsets_t) => subtract_offsets(isa, acc, sums, offsets_t),
-                // Not transposed (the streaming path): few rows, so one
-                // vectorized dot product per row.
-                None => {
-                    let per_row = panel.offsets().chunks_exact(sums.len());
-                    for (a, offsets) in acc.iter_mut().zip(per_row) {
-                        *a -= dot(isa, offsets, sums);
-                    }
-                }
-            }
+        let acc = &mut acc[..mr * rows];
+        let sums: Vec<&[f32]> = (i0..i0 + mr).map(|i| acts.sums(i)).collect();
+        match panel.offsets_t() {
+            Some(offsets_t) => offsets::subtract_transposed(isa, acc, &sums, offsets_t),
+            // Not transposed (the streaming path): few rows, so one
+            // vectorized dot product per output.
+            None => offsets::subtract_rowwise(isa, acc, &sums, panel.offsets()),
         }
     }
     for (i, sums) in acc.chunks_exact(rows).take(mr).enumerate() {
@@ -285,67 +283,6 @@ struct Kind {
     wide: bool,
     /// Per-group float offsets (Q4_K's minimums).
     offsets: bool,
-}
-
-/// `Σ a_i · b_i` in `f32`.
-fn dot(isa: Isa, a: &[f32], b: &[f32]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if isa != Isa::Scalar && isa.is_supported() {
-        // SAFETY: AVX2 and FMA are available (every non-scalar `Isa` has them).
-        return unsafe { dot_avx2(a, b) };
-    }
-    dot_portable(a, b)
-}
-
-/// [`dot_portable`] compiled for AVX2, which vectorizes it.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
-    dot_portable(a, b)
-}
-
-#[inline(always)]
-fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
-    // Sixteen independent partial sums: a float reduction is only
-    // vectorized when its order is spelled out like this.
-    let mut partial = [0.0f32; 16];
-    let (a16, a_tail) = a.as_chunks::<16>();
-    let (b16, b_tail) = b.as_chunks::<16>();
-    for (a, b) in a16.iter().zip(b16) {
-        for l in 0..16 {
-            partial[l] += a[l] * b[l];
-        }
-    }
-    let tail: f32 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
-    partial.iter().sum::<f32>() + tail
-}
-
-/// `acc[j] -= Σ_b sums[b] · offsets_t[b][j]` for one activation row against
-/// every row of the panel: the Q4_K minimum term, vectorized over outputs.
-fn subtract_offsets(isa: Isa, acc: &mut [f32], sums: &[f32], offsets_t: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if isa != Isa::Scalar && isa.is_supported() {
-        // SAFETY: AVX2 and FMA are available (every non-scalar `Isa` has them).
-        return unsafe { subtract_offsets_avx2(acc, sums, offsets_t) };
-    }
-    subtract_offsets_portable(acc, sums, offsets_t)
-}
-
-/// [`subtract_offsets_portable`] compiled for AVX2, which vectorizes it.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn subtract_offsets_avx2(acc: &mut [f32], sums: &[f32], offsets_t: &[f32]) {
-    subtract_offsets_portable(acc, sums, offsets_t)
-}
-
-#[inline(always)]
-fn subtract_offsets_portable(acc: &mut [f32], sums: &[f32], offsets_t: &[f32]) {
-    let rows = acc.len();
-    for (&s, offsets) in sums.iter().zip(offsets_t.chunks_exact(rows)) {
-        for (a, &o) in acc.iter_mut().zip(offsets) {
-            *a -= s * o;
-        }
-    }
 }
 
 /// The output matrix, written concurrently by chunks that own disjoint

@@ -19,6 +19,7 @@ mod micro;
 mod micro_avx2;
 #[cfg(target_arch = "x86_64")]
 mod micro_avx512;
+mod offsets;
 mod unpack;
 #[cfg(target_arch = "x86_64")]
 mod unpack_avx2;
