@@ -220,3 +220,62 @@ impl TextCodec for QwenCodec {
             .map_err(|e| CodecError(e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FinishReason, GenerateRequest};
+
+    fn repo_file(path: &str) -> String {
+        std::fs::read_to_string(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    /// The real default model through the whole engine: a schema-valid
+    /// answer, close to the expected one, and the second request with the
+    /// same schema reuses the system prompt's KV cache.
+    #[test]
+    fn real_model_extracts_an_example_and_reuses_the_prompt_prefix() {
+        let parts = load(None, strictly_model::Backend::Cpu).expect("loading the default model");
+        let engine = parts.start(EngineConfig::default(), None).unwrap();
+        let schema: serde_json::Value =
+            serde_json::from_str(&repo_file("schemas/support_email.schema.json")).unwrap();
+        let expected: serde_json::Value =
+            serde_json::from_str(&repo_file("examples/support_email/expected.json")).unwrap();
+        let document = repo_file("examples/support_email/document.txt");
+        let run = || {
+            engine
+                .submit(GenerateRequest::extraction(
+                    schema.clone(),
+                    document.clone(),
+                    None,
+                ))
+                .unwrap()
+                .wait()
+        };
+        let first = run().expect("first extraction");
+        let answer = first.json.clone().unwrap();
+        eprintln!(
+            "answer {answer}\nusage {:?}\ntimings {:?}",
+            first.usage, first.timings
+        );
+        assert!(jsonschema::is_valid(&schema, &answer));
+        assert_eq!(first.finish_reason, FinishReason::Stop);
+        for key in ["customer_name", "category", "order_id"] {
+            assert_eq!(answer.get(key), expected.get(key), "{key} in {answer}");
+        }
+        let second = run().expect("second extraction");
+        eprintln!(
+            "second usage {:?}\ntimings {:?}",
+            second.usage, second.timings
+        );
+        assert!(
+            second.usage.cached_prompt_tokens > 100,
+            "{:?}",
+            second.usage
+        );
+        assert_eq!(
+            second.json, first.json,
+            "reusing the prefix changed the answer"
+        );
+    }
+}
