@@ -13,6 +13,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve the HTTP API (extraction and OpenAI-compatible chat completions).
+    Serve(cmd::serve::Args),
+    /// Extract typed JSON from a document (a file, or stdin) with a JSON Schema.
+    Extract(cmd::extract::Args),
     /// Manage the model weights (download the default model, show what is cached).
     Model(cmd::model::Args),
     /// Tokenize UTF-8 text from stdin and print `{"ids": [...]}`.
@@ -36,6 +40,8 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Extract(args) => cmd::extract::run(args),
         Command::Model(args) => cmd::model::run(args),
         Command::Tokenize(args) => cmd::tokenize::run(args),
         Command::Logits(args) => cmd::logits::run(args),

@@ -1,0 +1,134 @@
+//! `strictly serve`: the HTTP API. The server answers at once (`/healthz`,
+//! and 503 on `/readyz` and the API) while the model loads on another
+//! thread; a model that fails to load stops the server with the error.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use strictly_engine::qwen::QwenParts;
+use strictly_engine::{EngineConfig, EngineObserver};
+use strictly_model::Backend;
+use strictly_server::{AppState, ServerConfig};
+
+/// Which model the engine runs and where (shared by `serve` and `extract`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ModelOptions {
+    /// A GGUF file or Hugging Face folder; default: the default model (fetched if needed).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Compute backend: `cpu` (pure Rust) or `wgpu` (needs a build with `--features wgpu`).
+    #[arg(long, default_value = "cpu")]
+    pub backend: Backend,
+}
+
+impl ModelOptions {
+    /// Locates (fetching if needed) and loads the model.
+    pub fn load(&self) -> anyhow::Result<QwenParts> {
+        strictly_engine::qwen::load(self.model.as_deref(), self.backend)
+            .context("loading the model")
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    #[command(flatten)]
+    model: ModelOptions,
+    /// Accepted API keys, comma-separated (`Authorization: Bearer <key>`); none disables auth.
+    #[arg(
+        long = "api-key",
+        env = "STRICTLY_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    api_keys: Vec<String>,
+    /// Sequences decoded together (one KV cache slot each).
+    #[arg(long, default_value_t = EngineConfig::default().max_batch)]
+    max_batch: usize,
+    /// Requests allowed to wait for a slot before new ones get 429.
+    #[arg(long, default_value_t = EngineConfig::default().max_queue)]
+    max_queue: usize,
+    /// Seconds a request may take, queueing included, before it gets 504.
+    #[arg(long, default_value_t = EngineConfig::default().request_timeout.as_secs())]
+    timeout_secs: u64,
+    /// Largest prompt (instructions, schema and document) in tokens; longer gets 413.
+    #[arg(long, default_value_t = EngineConfig::default().max_prompt_tokens)]
+    max_prompt_tokens: usize,
+    /// Largest request body in bytes; larger gets 413.
+    #[arg(long, default_value_t = ServerConfig::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Largest schema in bytes; larger gets 413.
+    #[arg(long, default_value_t = ServerConfig::default().max_schema_bytes)]
+    max_schema_bytes: usize,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let engine_config = EngineConfig {
+        max_batch: args.max_batch.max(1),
+        max_queue: args.max_queue,
+        request_timeout: Duration::from_secs(args.timeout_secs.max(1)),
+        max_prompt_tokens: args.max_prompt_tokens,
+        ..EngineConfig::default()
+    };
+    let server_config = ServerConfig {
+        host: args.host,
+        port: args.port,
+        api_keys: args
+            .api_keys
+            .into_iter()
+            .filter(|k| !k.is_empty())
+            .collect(),
+        max_body_bytes: args.max_body_bytes,
+        max_schema_bytes: args.max_schema_bytes,
+        ..ServerConfig::default()
+    };
+    let state = AppState::loading(server_config);
+    let load_error: Arc<Mutex<Option<anyhow::Error>>> = Arc::default();
+    let failed = load_error.clone();
+    let model = args.model;
+    actix_web::rt::System::new().block_on(async move {
+        let (server, addrs) =
+            strictly_server::run(state.clone()).context("binding the HTTP server")?;
+        for addr in &addrs {
+            eprintln!("strictly listening on http://{addr} (loading the model)");
+        }
+        let handle = server.handle();
+        std::thread::spawn(move || match load(&model, engine_config, &state) {
+            Ok(name) => eprintln!("model {name} ready"),
+            Err(err) => {
+                if let Ok(mut slot) = failed.lock() {
+                    *slot = Some(err);
+                }
+                stop_server(handle);
+            }
+        });
+        server.await.context("running the HTTP server")
+    })?;
+    match load_error.lock().ok().and_then(|mut e| e.take()) {
+        Some(err) => Err(err.context("the model could not be loaded")),
+        None => Ok(()),
+    }
+}
+
+/// Loads the model and hands the engine to the server.
+fn load(model: &ModelOptions, config: EngineConfig, state: &AppState) -> anyhow::Result<String> {
+    let parts = model.load()?;
+    let name = parts.name.clone();
+    let observer: Arc<dyn EngineObserver> = state.metrics.clone();
+    let engine = parts.start(config, Some(observer))?;
+    state.set_ready(engine, name.clone());
+    Ok(name)
+}
+
+/// Stops the server from outside its runtime (the loader thread).
+fn stop_server(handle: actix_web::dev::ServerHandle) {
+    let stop = handle.stop(false);
+    actix_web::rt::System::new().block_on(stop);
+}
