@@ -52,7 +52,8 @@ pub trait LanguageModel: Send + 'static {
     /// Positions a sequence may hold (prompt and answer together).
     fn context_length(&self) -> usize;
 
-    /// An empty cache able to hold `capacity` positions.
+    /// An empty cache with room for `capacity` positions. A hint: caches
+    /// must grow on demand up to the context length.
     fn new_cache(&self, capacity: usize) -> Result<Self::Cache, ModelError>;
 
     /// Positions the cache holds.

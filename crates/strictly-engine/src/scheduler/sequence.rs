@@ -23,6 +23,9 @@ use crate::steer;
 /// refreshed while the budget is within a few times of it.
 const REFRESH_EVERY: usize = 16;
 
+/// Answer positions reserved up front in a new KV cache.
+const INITIAL_ANSWER_CAPACITY: usize = 256;
+
 /// A prepared request waiting for a KV slot.
 pub(crate) struct Job {
     pub(crate) prompt: Vec<u32>,
@@ -85,7 +88,9 @@ impl<C> Sequence<C> {
         prefixes: &mut PrefixCache<C>,
         vocab_size: usize,
     ) -> Result<Self, (Job, ModelError)> {
-        let capacity = job.prompt.len() + job.max_tokens;
+        // Most answers are far shorter than `max_tokens`; caches grow on
+        // demand, so reserving for the typical answer saves memory per slot.
+        let capacity = job.prompt.len() + job.max_tokens.min(INITIAL_ANSWER_CAPACITY);
         let restored = match prefixes.get(&job.prompt[..job.prefix_len]) {
             Some(snapshot) if job.prefix_len > 0 => Some(model.fork_cache(snapshot, capacity)),
             _ => None,
