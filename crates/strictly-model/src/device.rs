@@ -77,6 +77,19 @@ pub fn is_cpu(device: &Device) -> bool {
     *device == Device::flex()
 }
 
+/// Sizes the CPU backend's worker pool (rayon's global pool, which the
+/// backend's matrix products use) and returns the number of threads in use.
+/// Only the first call in a process can choose; later ones just report.
+pub fn init_cpu_threads(threads: Option<usize>) -> usize {
+    if let Some(n) = threads.filter(|&n| n > 0) {
+        // Fails only if the pool already exists, in which case its size stands.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    rayon::current_num_threads()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,8 @@ pub mod source;
 pub mod tokenizer;
 pub mod weights;
 
+/// The Burn version the model is written against, for callers that handle its tensors.
+pub use burn;
 pub use config::Qwen2Config;
 pub use device::Backend;
 pub use kv_cache::KvCache;

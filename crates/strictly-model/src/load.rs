@@ -42,6 +42,9 @@ pub struct LoadOptions {
     pub weight_dtype: Option<FloatDType>,
     /// Rows per chunk of the vocabulary matrix.
     pub vocab_chunk_rows: Option<usize>,
+    /// Keep GGUF block-quantized matrices for the CPU kernels (default: on
+    /// the CPU backend); `Some(false)` decodes every matrix to floats.
+    pub quantized: Option<bool>,
 }
 
 /// A loaded model and its configuration.
@@ -97,12 +100,14 @@ fn bind(
         vocab_chunk_rows: options
             .vocab_chunk_rows
             .unwrap_or(defaults.vocab_chunk_rows),
+        quantized: options.quantized.unwrap_or(defaults.quantized),
     };
     let started = std::time::Instant::now();
     let model = build_qwen2(source, &config, device, bind)?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         dtype = ?bind.weight_dtype,
+        quantized = bind.quantized,
         "model loaded"
     );
     Ok(Loaded { model, config })

@@ -17,7 +17,8 @@ use half::slice::HalfFloatSliceExt;
 
 use crate::config::Qwen2Config;
 use crate::gguf::GgufError;
-use crate::linear::Linear;
+use crate::kernels::{QuantFormat, QuantMatrix};
+use crate::linear::{Linear, LinearWeight};
 use crate::quant::GgmlType;
 use crate::qwen2::{Attention, DecoderLayer, Mlp, Qwen2, VocabMatrix};
 
@@ -47,6 +48,8 @@ pub enum WeightsError {
     },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Kernel(#[from] crate::kernels::KernelError),
     #[error(transparent)]
     Safetensors(#[from] crate::safetensors::SafetensorsError),
 }
@@ -79,19 +82,23 @@ pub struct BindOptions {
     /// Rows per chunk of the embedding / LM head; bounds the largest buffer
     /// (some GPU drivers refuse single allocations of a few hundred MB).
     pub vocab_chunk_rows: usize,
+    /// Keep block-quantized matrices (Q4_K, Q5_0, Q6_K, Q8_0) as they are
+    /// for the integer CPU kernels instead of decoding them to floats.
+    pub quantized: bool,
 }
 
 impl BindOptions {
-    /// Sensible storage for `device`: f16 where the backend supports it
-    /// (falling back to f32), one vocabulary chunk on the CPU and chunks of
-    /// at most 128 MiB elsewhere.
+    /// Sensible storage for `device`: on the CPU, quantized blocks where the
+    /// source has them and one vocabulary chunk; elsewhere chunks of at most
+    /// 128 MiB. Dense matrices are f16 where the backend supports it, else f32.
     pub fn for_device(device: &Device, vocab_size: usize, hidden: usize) -> Self {
         let weight_dtype = if device.supports_dtype(FloatDType::F16) {
             FloatDType::F16
         } else {
             FloatDType::F32
         };
-        let vocab_chunk_rows = if crate::device::is_cpu(device) {
+        let cpu = crate::device::is_cpu(device);
+        let vocab_chunk_rows = if cpu {
             vocab_size
         } else {
             let bytes_per_row = hidden
@@ -105,6 +112,7 @@ impl BindOptions {
         Self {
             weight_dtype,
             vocab_chunk_rows,
+            quantized: cpu,
         }
     }
 }
@@ -192,8 +200,7 @@ struct Binder<'a> {
 }
 
 impl Binder<'_> {
-    /// Checks the shape, then decodes to f32.
-    fn load(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>, WeightsError> {
+    fn check_shape(&self, name: &str, expected: &[usize]) -> Result<(), WeightsError> {
         let found = self
             .source
             .shape(name)
@@ -205,6 +212,12 @@ impl Binder<'_> {
                 found,
             });
         }
+        Ok(())
+    }
+
+    /// Checks the shape, then decodes to f32.
+    fn load(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>, WeightsError> {
+        self.check_shape(name, expected)?;
         let data = self.source.load_f32(name)?;
         if data.len() != expected.iter().product::<usize>() {
             return Err(WeightsError::Shape {
@@ -216,7 +229,40 @@ impl Binder<'_> {
         Ok(data)
     }
 
-    /// A matrix in the storage dtype.
+    /// The source's quantized blocks for `name`, if they should and can be
+    /// kept as they are (shape already checked by the caller).
+    fn quantized(
+        &self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+    ) -> Result<Option<QuantMatrix>, WeightsError> {
+        if !self.options.quantized {
+            return Ok(None);
+        }
+        let Some(raw) = self.source.raw(name) else {
+            return Ok(None);
+        };
+        if QuantFormat::from_ggml(raw.ty).is_none() {
+            return Ok(None);
+        }
+        // Copied out of the map, so the file can be closed after loading.
+        Ok(Some(QuantMatrix::from_bytes(
+            raw.ty, rows, cols, raw.bytes,
+        )?))
+    }
+
+    /// A `[rows, cols]` matrix: quantized blocks when possible, else dense.
+    fn weight(&self, name: &str, rows: usize, cols: usize) -> Result<LinearWeight, WeightsError> {
+        self.check_shape(name, &[rows, cols])?;
+        if let Some(q) = self.quantized(name, rows, cols)? {
+            return Ok(LinearWeight::Quantized(q));
+        }
+        let data = self.load(name, &[rows, cols])?;
+        Ok(LinearWeight::Dense(self.matrix(data, rows, cols)))
+    }
+
+    /// A dense matrix in the storage dtype.
     fn matrix(&self, data: Vec<f32>, rows: usize, cols: usize) -> Tensor<2> {
         let data = match self.options.weight_dtype {
             FloatDType::F16 => {
@@ -242,8 +288,7 @@ impl Binder<'_> {
         input: usize,
         bias: bool,
     ) -> Result<Linear, WeightsError> {
-        let weight = self.load(&format!("{prefix}.weight"), &[out, input])?;
-        let weight = self.matrix(weight, out, input);
+        let weight = self.weight(&format!("{prefix}.weight"), out, input)?;
         let bias = if bias {
             Some(self.vector(self.load(&format!("{prefix}.bias"), &[out])?))
         } else {
@@ -261,15 +306,22 @@ impl Binder<'_> {
     }
 
     fn vocab(&self, name: &str, rows: usize, cols: usize) -> Result<VocabMatrix, WeightsError> {
+        self.check_shape(name, &[rows, cols])?;
+        if let Some(q) = self.quantized(name, rows, cols)? {
+            return Ok(VocabMatrix::quantized(q));
+        }
         let data = self.load(name, &[rows, cols])?;
         let chunk_rows = self.options.vocab_chunk_rows.clamp(1, rows);
         if chunk_rows >= rows {
-            return Ok(VocabMatrix::new(vec![self.matrix(data, rows, cols)], rows));
+            return Ok(VocabMatrix::dense(
+                vec![self.matrix(data, rows, cols)],
+                rows,
+            ));
         }
         let chunks = data
             .chunks(chunk_rows * cols)
             .map(|part| self.matrix(part.to_vec(), part.len() / cols, cols))
             .collect();
-        Ok(VocabMatrix::new(chunks, chunk_rows))
+        Ok(VocabMatrix::dense(chunks, chunk_rows))
     }
 }

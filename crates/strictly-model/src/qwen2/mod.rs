@@ -24,9 +24,10 @@ use burn::tensor::{Device, Tensor};
 pub use attention::Attention;
 pub use layer::DecoderLayer;
 pub use mlp::Mlp;
-pub use vocab::VocabMatrix;
+pub use vocab::{VocabMatrix, VocabStore};
 
 use crate::config::Qwen2Config;
+use crate::kernels::KernelError;
 use crate::kv_cache::{KvCache, KvCacheError};
 use rope::Rope;
 
@@ -55,6 +56,9 @@ pub enum ForwardError {
     /// The cache cannot hold the step.
     #[error(transparent)]
     Cache(#[from] KvCacheError),
+    /// A quantized weight could not be read.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
 }
 
 /// Which positions get logits.
@@ -149,7 +153,7 @@ impl Qwen2 {
             &self.device,
         );
 
-        let mut x = self.embed_tokens.embed(&flat, &self.device);
+        let mut x = self.embed_tokens.embed(&flat, &self.device)?;
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(x, &rope, &spans, caches, i);
         }
