@@ -14,26 +14,54 @@
 //! Intersections and differences (a pattern and a format, a key that is none
 //! of the listed property names) are products of two DFAs.
 
-use std::collections::HashMap;
 use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock};
 
 use regex_automata::nfa::thompson::{self, NFA, State as NState, WhichCaptures};
 use regex_automata::util::primitives::StateID;
 use regex_syntax::hir::Hir;
 
+use crate::chardist::CharDist;
 use crate::error::DfaError;
+use crate::hash::FastMap;
 
 /// The dead state: no continuation is in the language.
 pub const DEAD: u32 = 0;
 
 /// A minimized DFA over bytes; state 0 is dead, `start` is 0 for the empty language.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct Dfa {
     classes: [u8; 256],
     stride: u32,
     trans: Vec<u32>,
     accept: Vec<bool>,
     start: u32,
+    /// Character distances, computed on first use and kept with clones.
+    dist: OnceLock<Arc<CharDist>>,
+    /// Content hash, computed on first use.
+    id: OnceLock<u128>,
+}
+
+impl PartialEq for Dfa {
+    fn eq(&self, o: &Dfa) -> bool {
+        self.start == o.start
+            && self.stride == o.stride
+            && self.classes == o.classes
+            && self.accept == o.accept
+            && self.trans == o.trans
+    }
+}
+
+impl Eq for Dfa {}
+
+impl std::hash::Hash for Dfa {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.start.hash(h);
+        self.stride.hash(h);
+        self.classes.hash(h);
+        self.accept.hash(h);
+        self.trans.hash(h);
+    }
 }
 
 impl std::fmt::Debug for Dfa {
@@ -65,6 +93,56 @@ impl Dfa {
 
     pub fn num_states(&self) -> usize {
         self.accept.len()
+    }
+
+    /// One byte per byte class (the smallest byte of each class).
+    pub fn class_representatives(&self) -> Vec<u8> {
+        let mut seen = vec![false; self.stride as usize];
+        let mut reps = Vec::with_capacity(self.stride as usize);
+        for b in 0..=255u8 {
+            let c = self.classes[b as usize] as usize;
+            if !seen[c] {
+                seen[c] = true;
+                reps.push(b);
+            }
+        }
+        reps
+    }
+
+    /// Bytes of each class: `(representative, all bytes)`.
+    pub fn class_members(&self) -> Vec<Vec<u8>> {
+        let mut out = vec![Vec::new(); self.stride as usize];
+        for b in 0..=255u8 {
+            out[self.classes[b as usize] as usize].push(b);
+        }
+        out
+    }
+
+    /// A 128-bit hash of the table: equal languages (minimal, canonically
+    /// numbered DFAs) get equal ids across grammars.
+    pub fn content_id(&self) -> u128 {
+        *self.id.get_or_init(|| {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            h.update(self.start.to_le_bytes());
+            h.update(self.stride.to_le_bytes());
+            h.update(self.classes);
+            h.update(self.accept.iter().map(|&a| a as u8).collect::<Vec<u8>>());
+            for t in &self.trans {
+                h.update(t.to_le_bytes());
+            }
+            let d = h.finalize();
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&d[..16]);
+            u128::from_le_bytes(b)
+        })
+    }
+
+    /// Character distances of every state (cached).
+    pub(crate) fn char_dist(&self) -> Arc<CharDist> {
+        self.dist
+            .get_or_init(|| Arc::new(CharDist::of(self)))
+            .clone()
     }
 
     pub fn is_empty_language(&self) -> bool {
@@ -162,7 +240,7 @@ impl Dfa {
     /// the first but not the second (`Difference`) accept.
     pub fn product(a: &Dfa, b: &Dfa, op: SetOp, limit: usize) -> Result<Dfa, DfaError> {
         // Joint byte classes: bytes that both DFAs treat alike.
-        let mut pair_to_class: HashMap<(u8, u8), u8> = HashMap::new();
+        let mut pair_to_class: FastMap<(u8, u8), u8> = FastMap::default();
         let mut classes = [0u8; 256];
         let mut reps: Vec<u8> = Vec::new();
         for byte in 0..=255u8 {
@@ -175,7 +253,7 @@ impl Dfa {
             classes[byte as usize] = c;
         }
         let mut raw = RawBuilder::new(classes, reps.len());
-        let mut ids: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut ids: FastMap<(u32, u32), u32> = FastMap::default();
         let mut queue = VecDeque::new();
         let acc = |x: u32, y: u32| {
             let (ax, by) = (a.accepts(x), b.accepts(y));
@@ -307,7 +385,7 @@ fn determinize(nfa: &NFA, limit: usize) -> Result<Dfa, DfaError> {
         }
     }
     let mut raw = RawBuilder::new(classes, reps.len());
-    let mut ids: HashMap<(Vec<StateID>, bool), u32> = HashMap::new();
+    let mut ids: FastMap<(Vec<StateID>, bool), u32> = FastMap::default();
     let mut sets: Vec<Vec<StateID>> = Vec::new();
     let mut stack = Vec::new();
     let mut seen = vec![false; nfa.states().len()];
@@ -482,8 +560,28 @@ impl RawBuilder {
                 }
             }
         }
+        // Merge byte classes whose columns agree before minimizing, so that
+        // hand-built automata over 256 classes refine cheaply.
+        let mut col_of: FastMap<Vec<u32>, usize> = FastMap::default();
+        let mut class_map = vec![0usize; st];
+        let mut kept: Vec<usize> = Vec::new();
+        for (c, slot) in class_map.iter_mut().enumerate() {
+            let col: Vec<u32> = (0..n)
+                .map(|s| {
+                    let t = self.trans[s * st + c];
+                    if live[t as usize] { t } else { DEAD }
+                })
+                .collect();
+            let k = kept.len();
+            *slot = *col_of.entry(col).or_insert_with(|| {
+                kept.push(c);
+                k
+            });
+        }
+        let st_old = st;
+        let st = kept.len();
         let tr = |s: usize, c: usize| -> u32 {
-            let t = self.trans[s * st + c];
+            let t = self.trans[s * st_old + kept[c]];
             if live[t as usize] { t } else { DEAD }
         };
         // Moore partition refinement over live states (block 0 = dead).
@@ -500,7 +598,7 @@ impl RawBuilder {
             .collect();
         let mut n_blocks = 3;
         loop {
-            let mut sig_ids: HashMap<Vec<u32>, u32> = HashMap::new();
+            let mut sig_ids: FastMap<Vec<u32>, u32> = FastMap::default();
             let mut next_block = vec![0u32; n];
             let mut sig = Vec::with_capacity(st + 1);
             for s in 0..n {
@@ -523,13 +621,13 @@ impl RawBuilder {
             n_blocks = count;
         }
         // Breadth-first renumbering of blocks from the start block.
-        let mut rep_of_block: HashMap<u32, usize> = HashMap::new();
+        let mut rep_of_block: FastMap<u32, usize> = FastMap::default();
         for s in 0..n {
             if live[s] {
                 rep_of_block.entry(block[s]).or_insert(s);
             }
         }
-        let mut new_id: HashMap<u32, u32> = HashMap::new();
+        let mut new_id: FastMap<u32, u32> = FastMap::default();
         let mut order: Vec<usize> = Vec::new();
         if live[start as usize] {
             new_id.insert(block[start as usize], 1);
@@ -548,7 +646,7 @@ impl RawBuilder {
             i += 1;
         }
         // Compact byte classes: bytes whose columns agree everywhere merge.
-        let mut col_ids: HashMap<Vec<u32>, u8> = HashMap::new();
+        let mut col_ids: FastMap<Vec<u32>, u8> = FastMap::default();
         let mut old_to_new_class = vec![0u8; st];
         let mut col = Vec::with_capacity(order.len());
         for (c, slot) in old_to_new_class.iter_mut().enumerate() {
@@ -567,7 +665,7 @@ impl RawBuilder {
         let stride = col_ids.len().max(1) as u32;
         let mut classes = [0u8; 256];
         for b in 0..256 {
-            classes[b] = old_to_new_class[self.classes[b] as usize];
+            classes[b] = old_to_new_class[class_map[self.classes[b] as usize]];
         }
         let ns = order.len() + 1;
         let mut trans = vec![DEAD; ns * stride as usize];
@@ -592,6 +690,8 @@ impl RawBuilder {
             trans,
             accept,
             start,
+            dist: OnceLock::new(),
+            id: OnceLock::new(),
         }
     }
 }

@@ -6,13 +6,17 @@
 //! on any one grammar. A `CompiledGrammar` is immutable; matchers are cheap
 //! and one per sequence.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
 use crate::error::CompileError;
 use crate::grammar::Grammar;
+use crate::hash::FastMap;
+use crate::inside::InsideCache;
 use crate::json::JsonOptions;
+use crate::mask::TokenMask;
 use crate::matcher::Matcher;
 use crate::toktrie::TokTrie;
 use crate::vocab::Vocabulary;
@@ -24,6 +28,9 @@ const GRAMMAR_CACHE_CAPACITY: usize = 256;
 #[derive(Debug)]
 pub struct CompiledGrammar {
     pub(crate) grammar: Grammar,
+    /// Content hashes of the grammar's DFAs (equal DFAs, equal ids), which
+    /// key the factory's token-set caches.
+    pub(crate) dfa_global: Vec<u128>,
     key: [u8; 32],
 }
 
@@ -43,6 +50,22 @@ pub struct Factory {
     vocab: Arc<Vocabulary>,
     trie: TokTrie,
     grammars: Mutex<Vec<([u8; 32], Arc<CompiledGrammar>)>>,
+    pub(crate) inside: InsideCache,
+    /// Per token: bytes that start a character (an upper bound on the
+    /// characters it adds to a string).
+    nc: Vec<u16>,
+    /// The same, not counting leading JSON whitespace (skipped before a lexeme).
+    nc_trimmed: Vec<u16>,
+    max_nc: u16,
+    /// Tokens with at most `r` character starts, per `r` (and per whether
+    /// leading whitespace counts), built on demand.
+    fits: Mutex<Vec<Option<Arc<TokenMask>>>>,
+    fits_trimmed: Mutex<Vec<Option<Arc<TokenMask>>>>,
+    /// Lexer states whose trie walk visits fewer nodes are not cached.
+    inside_threshold: AtomicUsize,
+    /// Tokens containing a backslash: escapes make their character count
+    /// smaller than `nc`, so near a bound they are checked one by one.
+    backslash: Vec<u32>,
 }
 
 impl std::fmt::Debug for Factory {
@@ -54,11 +77,114 @@ impl std::fmt::Debug for Factory {
 impl Factory {
     pub fn new(vocab: Vocabulary) -> Arc<Factory> {
         let trie = TokTrie::new(&vocab);
+        // Quotes never count and continuation bytes extend a character.
+        let count = |bytes: &[u8]| -> u16 {
+            let n = bytes
+                .iter()
+                .filter(|&&b| b & 0xC0 != 0x80 && b != b'"')
+                .count();
+            n.min(u16::MAX as usize) as u16
+        };
+        let nc: Vec<u16> = (0..vocab.len() as u32)
+            .map(|t| count(vocab.token_bytes(t)))
+            .collect();
+        let nc_trimmed: Vec<u16> = (0..vocab.len() as u32)
+            .map(|t| {
+                let b = vocab.token_bytes(t);
+                let ws = b
+                    .iter()
+                    .take_while(|&&x| crate::lexer::is_json_ws(x))
+                    .count();
+                count(&b[ws..])
+            })
+            .collect();
+        let max_nc = (0..vocab.len() as u32)
+            .filter(|&t| !vocab.is_special(t))
+            .map(|t| nc[t as usize])
+            .max()
+            .unwrap_or(0);
+        let backslash = (0..vocab.len() as u32)
+            .filter(|&t| !vocab.is_special(t) && vocab.token_bytes(t).contains(&b'\\'))
+            .collect();
         Arc::new(Factory {
             vocab: Arc::new(vocab),
             trie,
             grammars: Mutex::new(Vec::new()),
+            inside: InsideCache::default(),
+            nc,
+            nc_trimmed,
+            max_nc,
+            fits: Mutex::new(Vec::new()),
+            fits_trimmed: Mutex::new(Vec::new()),
+            inside_threshold: AtomicUsize::new(crate::inside::MIN_NODES_TO_CACHE),
+            backslash,
         })
+    }
+
+    /// Caches inside-token sets even for small walks (tests use this to
+    /// exercise the cache with small vocabularies).
+    #[doc(hidden)]
+    pub fn set_inside_cache_threshold(&self, nodes: usize) {
+        self.inside_threshold.store(nodes, Ordering::Relaxed);
+    }
+
+    pub(crate) fn inside_threshold(&self) -> usize {
+        self.inside_threshold.load(Ordering::Relaxed)
+    }
+
+    /// Tokens containing a backslash.
+    pub(crate) fn backslash_tokens(&self) -> &[u32] {
+        &self.backslash
+    }
+
+    /// Upper bound on the characters token `t` adds to a string.
+    pub(crate) fn nc(&self, t: u32, trimmed: bool) -> u32 {
+        let v = if trimmed { &self.nc_trimmed } else { &self.nc };
+        v.get(t as usize).copied().unwrap_or(0) as u32
+    }
+
+    /// The most characters any token can add to a string.
+    pub(crate) fn max_nc(&self) -> u32 {
+        self.max_nc as u32
+    }
+
+    /// Tokens that add at most `r` characters to a string; with `trimmed`,
+    /// leading whitespace does not count (it is skipped before a lexeme).
+    pub(crate) fn fits(&self, r: u32, trimmed: bool) -> Arc<TokenMask> {
+        let r = r as usize;
+        let (cache, nc) = if trimmed {
+            (&self.fits_trimmed, &self.nc_trimmed)
+        } else {
+            (&self.fits, &self.nc)
+        };
+        if let Ok(list) = cache.lock() {
+            if let Some(Some(m)) = list.get(r) {
+                return m.clone();
+            }
+        }
+        let mut m = TokenMask::new(self.vocab.len());
+        for t in 0..self.vocab.len() {
+            if !self.vocab.is_special(t as u32) && (nc[t] as usize) <= r {
+                m.insert(t as u32);
+            }
+        }
+        let m = Arc::new(m);
+        if let Ok(mut list) = cache.lock() {
+            if list.len() <= r {
+                list.resize(r + 1, None);
+            }
+            list[r] = Some(m.clone());
+        }
+        m
+    }
+
+    fn register(&self, grammar: Grammar, key: [u8; 32]) -> CompiledGrammar {
+        let ids = grammar.dfas().iter().map(|d| d.content_id()).collect();
+        CompiledGrammar {
+            grammar,
+            dfa_global: ids,
+            key,
+        }
     }
 
     pub fn vocab(&self) -> &Arc<Vocabulary> {
@@ -87,10 +213,7 @@ impl Factory {
                 return Ok(g.clone());
             }
         }
-        let g = Arc::new(CompiledGrammar {
-            grammar: build()?,
-            key,
-        });
+        let g = Arc::new(self.register(build()?, key));
         if let Ok(mut list) = self.grammars.lock() {
             if list.len() >= GRAMMAR_CACHE_CAPACITY {
                 list.remove(0);
@@ -129,9 +252,6 @@ impl Factory {
 
     /// Wraps an already built grammar (no caching), e.g. from a `GrammarBuilder`.
     pub fn from_grammar(&self, grammar: Grammar) -> Arc<CompiledGrammar> {
-        Arc::new(CompiledGrammar {
-            grammar,
-            key: [0; 32],
-        })
+        Arc::new(self.register(grammar, [0; 32]))
     }
 }

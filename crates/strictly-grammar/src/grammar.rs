@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::chardist::CharDist;
 use crate::dfa::{Dfa, SetOp};
 use crate::error::CompileError;
 use crate::hash::FastMap;
@@ -53,12 +54,11 @@ impl GrammarBuilder {
         Self::default()
     }
 
-    fn add_dfa(&mut self, dfa: Dfa) -> u32 {
+    fn add_dfa(&mut self, dfa: Arc<Dfa>) -> u32 {
         if let Some(&id) = self.dfa_ids.get(&dfa) {
             return id;
         }
         let id = self.dfas.len() as u32;
-        let dfa = Arc::new(dfa);
         self.dfas.push(dfa.clone());
         self.dfa_ids.insert(dfa, id);
         id
@@ -67,7 +67,13 @@ impl GrammarBuilder {
     /// A lexeme for `dfa` with character bounds. A DFA that accepts the empty
     /// word becomes `lexeme | ε`, since lexemes themselves are never empty;
     /// an empty language gives `None`.
-    pub fn lexeme(&mut self, dfa: Dfa, min_chars: u32, max_chars: u32) -> Option<Sym> {
+    pub fn lexeme(
+        &mut self,
+        dfa: impl Into<Arc<Dfa>>,
+        min_chars: u32,
+        max_chars: u32,
+    ) -> Option<Sym> {
+        let dfa: Arc<Dfa> = dfa.into();
         if dfa.is_empty_language() || min_chars > max_chars {
             return None;
         }
@@ -79,13 +85,20 @@ impl GrammarBuilder {
                 .clone();
             // The difference of a DFA and {ε} never has more states than the DFA.
             match Dfa::product(&dfa, &eps, SetOp::Difference, usize::MAX) {
-                Ok(d) => d,
+                Ok(d) => Arc::new(d),
                 Err(_) => return None,
             }
         } else {
             dfa
         };
-        let body = if dfa.is_empty_language() {
+        // Lexemes whose character bounds no word can meet admit nothing.
+        let reachable = !dfa.is_empty_language() && {
+            let dist = dfa.char_dist();
+            let st = dfa.start() as usize;
+            dist.min[st] <= max_chars
+                && (dist.max[st] == crate::chardist::INF || dist.max[st] >= min_chars)
+        };
+        let body = if !reachable {
             None
         } else {
             let d = self.add_dfa(dfa);
@@ -122,7 +135,14 @@ impl GrammarBuilder {
         if let Some(&s) = self.literal_ids.get(bytes) {
             return s;
         }
-        let sym = match self.lexeme(Dfa::from_words([bytes]), 0, u32::MAX) {
+        let dfa = crate::dfa_cache::cached(&format!("lit:{}", bytes.escape_ascii()), || {
+            Ok::<_, std::convert::Infallible>(Dfa::from_words([bytes]))
+        });
+        let dfa = match dfa {
+            Ok(d) => d,
+            Err(e) => match e {},
+        };
+        let sym = match self.lexeme(dfa, 0, u32::MAX) {
             Some(s) => s,
             None => {
                 // Only the empty literal can end up here: an empty sequence.
@@ -291,7 +311,9 @@ impl GrammarBuilder {
             nt_rule_list.extend(list);
             nt_rule_offsets.push(nt_rule_list.len() as u32);
         }
+        let dists = self.dfas.iter().map(|d| d.char_dist()).collect();
         Ok(Grammar {
+            dists,
             rhs,
             rule_lhs,
             nt_rule_offsets,
@@ -319,6 +341,8 @@ pub struct Grammar {
     pub(crate) start_rule: u32,
     pub(crate) lexemes: Vec<LexemeDef>,
     pub(crate) dfas: Vec<Arc<Dfa>>,
+    /// Character distances per DFA, for the lexer's bound checks.
+    pub(crate) dists: Vec<Arc<CharDist>>,
     pub(crate) max_ws: u8,
     names: Vec<String>,
 }

@@ -13,6 +13,7 @@
 //! closing quote, or are followed by punctuation that cannot extend them;
 //! GBNF lexemes are single bytes), so greedy lexing is exact.
 
+use crate::chardist::INF;
 use crate::dfa::DEAD;
 use crate::grammar::Grammar;
 use crate::hash::FastMap;
@@ -31,8 +32,10 @@ pub(crate) struct LexState {
     pub is_start: bool,
     /// Lexemes whose DFA accepts here (character bounds not yet checked).
     pub accepting: Box<[u32]>,
-    /// Smallest `max_chars` among the alive lexemes.
-    pub min_max: u32,
+    /// All lexemes can still complete within their bounds while the
+    /// character count is in `hi_need..=lo_ok`.
+    pub lo_ok: u32,
+    pub hi_need: u32,
     /// Whether acceptance depends on the character count.
     pub count_dependent: bool,
 }
@@ -116,7 +119,8 @@ impl Lexer {
             comps: Box::new([]),
             is_start: false,
             accepting: Box::new([]),
-            min_max: u32::MAX,
+            lo_ok: u32::MAX,
+            hi_need: 0,
             count_dependent: false,
         });
         lx.trans.extend(std::iter::repeat_n(DEAD_STATE, 256));
@@ -133,11 +137,17 @@ impl Lexer {
         }
         let comps = key.0.clone();
         let mut accepting = Vec::new();
-        let mut min_max = u32::MAX;
+        let mut lo_ok = u32::MAX;
+        let mut hi_need = 0;
         let mut count_dependent = false;
         for &(t, s) in comps.iter() {
             let def = g.lexeme(t);
-            min_max = min_max.min(def.max_chars);
+            let dist = &g.dists[def.dfa as usize];
+            lo_ok = lo_ok.min(def.max_chars.saturating_sub(dist.min[s as usize]));
+            let mx = dist.max[s as usize];
+            if mx != INF {
+                hi_need = hi_need.max(def.min_chars.saturating_sub(mx));
+            }
             if g.dfa(def.dfa).accepts(s) {
                 accepting.push(t);
                 if def.min_chars > 0 || def.max_chars != u32::MAX {
@@ -150,7 +160,8 @@ impl Lexer {
             comps,
             is_start,
             accepting: accepting.into_boxed_slice(),
-            min_max,
+            lo_ok,
+            hi_need,
             count_dependent,
         });
         self.trans.extend(std::iter::repeat_n(UNKNOWN, 256));
@@ -201,15 +212,34 @@ impl Lexer {
         n
     }
 
-    /// Drops lexemes whose character bound `chars` exceeds.
+    /// Keeps the lexemes that can still complete within their character
+    /// bounds after `chars` characters.
     fn filter_count(&mut self, g: &Grammar, l: u32, chars: u32) -> u32 {
         let comps: Vec<(u32, u32)> = self.states[l as usize]
             .comps
             .iter()
             .copied()
-            .filter(|&(t, _)| chars <= g.lexeme(t).max_chars)
+            .filter(|&(t, s)| {
+                let def = g.lexeme(t);
+                let dist = &g.dists[def.dfa as usize];
+                let (lo, hi) = (dist.min[s as usize], dist.max[s as usize]);
+                chars.saturating_add(lo) <= def.max_chars
+                    && (hi == INF || chars.saturating_add(hi) >= def.min_chars)
+            })
             .collect();
         self.intern(g, comps, false)
+    }
+
+    /// The DFA-level step used for the inside-token cache: no counts and
+    /// no lexeme ends; `None` when the byte cannot continue the lexeme.
+    #[inline]
+    pub fn step_pure(&mut self, g: &Grammar, l: u32, ws: u8, b: u8) -> Option<(u32, u8)> {
+        let st = &self.states[l as usize];
+        if st.is_start && is_json_ws(b) && ws < g.max_ws && !st.comps.is_empty() {
+            return Some((l, ws + 1));
+        }
+        let nl = self.next(g, l, b);
+        (nl != DEAD_STATE).then_some((nl, 0))
     }
 
     /// Feeds byte `b` at `pos`.
@@ -226,7 +256,8 @@ impl Lexer {
         if nl != DEAD_STATE {
             let (chars, esc) = count_char(pos.chars, pos.esc, b);
             let mut l = nl;
-            if chars > self.states[nl as usize].min_max {
+            let st = &self.states[nl as usize];
+            if chars > st.lo_ok || chars < st.hi_need {
                 l = self.filter_count(g, nl, chars);
             }
             if l != DEAD_STATE {

@@ -7,6 +7,7 @@
 //! computes the set of allowed tokens by walking a trie of the vocabulary
 //! (`toktrie`) — see `README.md` in this crate for the design.
 
+mod chardist;
 pub mod dfa;
 mod dfa_cache;
 mod earley;
@@ -14,9 +15,11 @@ pub mod error;
 pub mod factory;
 pub mod grammar;
 mod hash;
+mod inside;
 pub mod json;
 mod lexer;
 pub mod mask;
+pub mod maskbench;
 pub mod matcher;
 mod regex;
 pub mod toktrie;

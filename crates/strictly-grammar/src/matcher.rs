@@ -16,6 +16,7 @@ use crate::error::MatchError;
 use crate::factory::{CompiledGrammar, Factory};
 use crate::grammar::Grammar;
 use crate::hash::FastMap;
+use crate::inside::InsideEntry;
 use crate::lexer::{LexPos, Lexer, Step};
 use crate::mask::TokenMask;
 use crate::toktrie::NO_TOKEN;
@@ -46,6 +47,8 @@ pub struct Matcher {
     finished: bool,
     /// `(row, lexer state, chars)` → scanned row (or `u32::MAX`), for one walk.
     pub(crate) memo: FastMap<(u32, u32, u32), u32>,
+    /// `(lexer state, whitespace)` → shared inside-token entry, if any.
+    pub(crate) inside_memo: FastMap<(u32, u8), Option<Arc<InsideEntry>>>,
 }
 
 impl Matcher {
@@ -67,6 +70,7 @@ impl Matcher {
             history: Vec::new(),
             finished: false,
             memo: FastMap::default(),
+            inside_memo: FastMap::default(),
         }
     }
 
@@ -163,6 +167,29 @@ impl Matcher {
                 out.insert(e);
             }
         }
+    }
+
+    /// The mask by a full trie walk, without the shared token-set cache:
+    /// slower, for checking the fast path.
+    #[doc(hidden)]
+    pub fn compute_mask_reference(&mut self) -> TokenMask {
+        let mut out = TokenMask::new(self.vocab_len());
+        if self.finished {
+            return out;
+        }
+        let committed = self.parser.num_rows();
+        self.memo.clear();
+        let trie = self.factory.clone();
+        let c = self.cursor;
+        crate::walk::walk_children(self, trie.trie(), 0, c, &mut out);
+        self.parser.truncate(committed);
+        self.memo.clear();
+        if self.is_accepting() {
+            for &e in self.factory.vocab().eos_ids() {
+                out.insert(e);
+            }
+        }
+        out
     }
 
     /// Computes the set of allowed tokens.

@@ -1,5 +1,13 @@
 //! The trie walk that computes a mask.
+//!
+//! Where the lexer state has a cached inside-token entry (see `inside`), the
+//! mask starts as a copy of it and the walk only continues from the
+//! frontier nodes; elsewhere the whole trie is walked, pruned by the lexer.
 
+use std::sync::Arc;
+
+use crate::inside::{InsideEntry, Signature};
+use crate::lexer::LexPos;
 use crate::mask::TokenMask;
 use crate::matcher::{Cursor, Matcher};
 use crate::toktrie::{NO_TOKEN, TokTrie};
@@ -9,7 +17,186 @@ pub(crate) fn fill_mask(m: &mut Matcher, out: &mut TokenMask) {
     let factory = m.factory.clone();
     let trie = factory.trie();
     let c = m.cursor;
+    // In an accepting state the next byte may end the lexeme: that needs the
+    // parser from the very first byte, so the cache does not apply.
+    let accepting = !m.lexer.state(c.pos.l).accepting.is_empty();
+    if let Some(entry) = (!accepting).then(|| inside_entry(m, trie, c.pos)).flatten() {
+        if let Some(r) = fast_path_room(m, c.pos) {
+            out.copy_from(&entry.inside);
+            if r < factory.max_nc() {
+                let trimmed = m.lexer.state(c.pos.l).is_start;
+                out.intersect_with(&factory.fits(r, trimmed));
+                // Escapes count one character for several bytes: check the
+                // tokens with a backslash exactly.
+                for &t in factory.backslash_tokens() {
+                    if factory.nc(t, trimmed) > r
+                        && entry.inside.contains(t)
+                        && fits_exactly(m, c, factory.vocab().token_bytes(t))
+                    {
+                        out.insert(t);
+                    }
+                }
+            }
+            for &(node, off, len) in &entry.frontier {
+                let path = &entry.paths[off as usize..(off + len) as usize];
+                let mut cur = Some(c);
+                for &b in path {
+                    cur = cur.and_then(|x| m.advance(x, b, true));
+                }
+                let Some(cf) = cur else { continue };
+                let n = trie.node(node);
+                if n.token != NO_TOKEN {
+                    insert(out, trie, node, n.token);
+                }
+                walk_children(m, trie, node, cf, out);
+            }
+            return;
+        }
+    }
     walk_children(m, trie, 0, c, out);
+}
+
+/// Whether feeding `bytes` from `c` keeps the matcher alive.
+fn fits_exactly(m: &mut Matcher, c: Cursor, bytes: &[u8]) -> bool {
+    let mut cur = c;
+    for &b in bytes {
+        match m.advance(cur, b, true) {
+            Some(x) => cur = x,
+            None => return false,
+        }
+    }
+    true
+}
+
+#[inline]
+fn insert(out: &mut TokenMask, trie: &TokTrie, node: u32, token: u32) {
+    out.insert(token);
+    if trie.has_duplicates() {
+        for t in trie.duplicates_at(node) {
+            out.insert(t);
+        }
+    }
+}
+
+/// How many more characters any inside token may add while every alive
+/// lexeme stays completable, or `None` if the cache cannot be used here.
+fn fast_path_room(m: &Matcher, pos: LexPos) -> Option<u32> {
+    let g = &m.grammar.grammar;
+    let st = m.lexer.state(pos.l);
+    let mut room = u32::MAX;
+    let mut widest = 0u32;
+    for &(t, _) in st.comps.iter() {
+        let def = g.lexeme(t);
+        let dist = &g.dists[def.dfa as usize];
+        // Inside tokens end in non-accepting states: they must leave enough
+        // room to complete, and never make the minimum unreachable.
+        if def.min_chars > 0 && dist.min_max_open != crate::chardist::INF {
+            let need = def.min_chars.saturating_sub(dist.min_max_open);
+            if pos.chars < need {
+                return None;
+            }
+        }
+        let limit = def.max_chars.saturating_sub(dist.max_min_open);
+        let r = limit.saturating_sub(pos.chars);
+        room = room.min(r);
+        widest = widest.max(r);
+    }
+    // Lexemes with different room left: a long token may suit only some of
+    // them, which the shared set cannot tell; walk the trie instead.
+    if room < m.factory.max_nc() && room != widest {
+        return None;
+    }
+    if pos.esc != 0 {
+        // Mid-escape counts are not covered by the per-token bound.
+        return (room >= m.factory.max_nc() + 6).then_some(room);
+    }
+    Some(room)
+}
+
+/// The shared entry for the lexer state at `pos`, built on first use.
+fn inside_entry(m: &mut Matcher, trie: &TokTrie, pos: LexPos) -> Option<Arc<InsideEntry>> {
+    if let Some(e) = m.inside_memo.get(&(pos.l, pos.ws)) {
+        return e.clone();
+    }
+    let sig = signature(m, pos);
+    let found = match m.factory.inside.get(&sig) {
+        Some(e) => e,
+        None => {
+            let e = build_entry(m, trie, pos).map(Arc::new);
+            m.factory.inside.insert(sig, e.clone());
+            e
+        }
+    };
+    m.inside_memo.insert((pos.l, pos.ws), found.clone());
+    found
+}
+
+fn signature(m: &Matcher, pos: LexPos) -> Signature {
+    let st = m.lexer.state(pos.l);
+    let g = &m.grammar.grammar;
+    let mut v: Vec<(u128, u32)> = st
+        .comps
+        .iter()
+        .map(|&(t, s)| (m.grammar.dfa_global[g.lexeme(t).dfa as usize], s))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    // The whitespace budget left is what matters, not the count itself.
+    let ws_left = g.max_ws.saturating_sub(pos.ws);
+    (v.into_boxed_slice(), ws_left, st.is_start)
+}
+
+/// Walks the whole trie from `pos` with DFA-level steps, collecting inside
+/// tokens and frontier nodes; `None` when the walk is too small to cache.
+fn build_entry(m: &mut Matcher, trie: &TokTrie, pos: LexPos) -> Option<InsideEntry> {
+    let mut e = InsideEntry {
+        inside: TokenMask::new(m.factory.vocab().len()),
+        frontier: Vec::new(),
+        paths: Vec::new(),
+    };
+    let mut path = Vec::new();
+    let mut visited = 0usize;
+    build_rec(m, trie, 0, pos.l, pos.ws, &mut path, &mut e, &mut visited);
+    (visited >= m.factory.inside_threshold()).then_some(e)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_rec(
+    m: &mut Matcher,
+    trie: &TokTrie,
+    node: u32,
+    l: u32,
+    ws: u8,
+    path: &mut Vec<u8>,
+    e: &mut InsideEntry,
+    visited: &mut usize,
+) {
+    let grammar = m.grammar.clone();
+    let g = &grammar.grammar;
+    let nodes = trie.nodes();
+    let end = nodes[node as usize].subtree_end;
+    let mut ch = node + 1;
+    while ch < end {
+        let n = nodes[ch as usize];
+        *visited += 1;
+        if let Some((l2, ws2)) = m.lexer.step_pure(g, l, ws, n.byte) {
+            path.push(n.byte);
+            if !m.lexer.state(l2).accepting.is_empty() {
+                e.frontier
+                    .push((ch, e.paths.len() as u32, path.len() as u32));
+                e.paths.extend_from_slice(path);
+            } else {
+                if n.token != NO_TOKEN {
+                    insert(&mut e.inside, trie, ch, n.token);
+                }
+                if ch + 1 < n.subtree_end {
+                    build_rec(m, trie, ch, l2, ws2, path, e, visited);
+                }
+            }
+            path.pop();
+        }
+        ch = n.subtree_end;
+    }
 }
 
 /// Visits the children of `node`, with `c` the cursor after `node`'s bytes.
@@ -27,12 +214,7 @@ pub(crate) fn walk_children(
         let n = nodes[ch as usize];
         if let Some(c2) = m.advance(c, n.byte, true) {
             if n.token != NO_TOKEN {
-                out.insert(n.token);
-                if trie.has_duplicates() {
-                    for t in trie.duplicates_at(ch) {
-                        out.insert(t);
-                    }
-                }
+                insert(out, trie, ch, n.token);
             }
             if ch + 1 < n.subtree_end {
                 walk_children(m, trie, ch, c2, out);

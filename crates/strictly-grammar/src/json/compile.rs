@@ -103,7 +103,7 @@ impl Compiler<'_, '_> {
                 })
                 .map_err(|e| dfa_error("minimum", ptr, e))?;
                 let max = self.ctx.options.max_number_chars;
-                self.b.lexeme((*d).clone(), 0, max)
+                self.b.lexeme(d, 0, max)
             }
             Schema::String(st) => {
                 let (d, lo, hi) =
@@ -164,7 +164,7 @@ impl Compiler<'_, '_> {
         let max = self.ctx.options.max_string_chars;
         let s = self
             .b
-            .lexeme((*d).clone(), 0, max)
+            .lexeme(d, 0, max)
             .ok_or_else(|| CompileError::too_complex("type", "#", "string lexeme"))?;
         self.any_string = Some(s);
         Ok(s)

@@ -217,15 +217,16 @@ impl Compiler<'_, '_> {
             }
         }
         // Keys allowed at all: strings (per propertyNames) minus listed names.
-        let (mut base, lo, hi) = match &o.names {
+        let (base, lo, hi) = match &o.names {
             Some(n) => super::strings::string_dfa(self.ctx, n)
                 .map_err(|e| super::compile::with_pointer(e, ptr))?,
             None => (
-                (*super::strings::any_string_dfa()?).clone(),
+                super::strings::any_string_dfa()?,
                 0,
                 self.ctx.options.max_string_chars,
             ),
         };
+        let mut base: Dfa = (*base).clone();
         if !listed.is_empty() {
             let words: Vec<Vec<u8>> = listed.iter().map(|(k, _)| encode_quoted(k)).collect();
             let names = Dfa::from_words(words.iter().map(|w| w.as_slice()));

@@ -79,20 +79,25 @@ pub(crate) fn format_dfa(name: &str) -> Result<(Arc<Dfa>, Option<u32>), CompileE
     Ok((d, max))
 }
 
-fn combine(a: &Dfa, b: &Dfa, op: SetOp, what: &str) -> Result<Dfa, CompileError> {
-    Dfa::product(a, b, op, DFA_STATE_LIMIT * 4).map_err(|e| dfa_err(what, "combination", e))
+fn combine(a: &Dfa, b: &Dfa, op: SetOp, what: &str) -> Result<Arc<Dfa>, CompileError> {
+    Dfa::product(a, b, op, DFA_STATE_LIMIT * 4)
+        .map(Arc::new)
+        .map_err(|e| dfa_err(what, "combination", e))
 }
 
 /// The DFA (over the encoding, quotes included) and character bounds of a
 /// string schema. Bounds are checked by the lexer, not unrolled in the DFA.
-pub(crate) fn string_dfa(ctx: &mut Ctx, spec: &StrSpec) -> Result<(Dfa, u32, u32), CompileError> {
+pub(crate) fn string_dfa(
+    ctx: &mut Ctx,
+    spec: &StrSpec,
+) -> Result<(Arc<Dfa>, u32, u32), CompileError> {
     let mut lo = spec.min;
     let mut hi = spec.max.unwrap_or(ctx.options.max_string_chars);
     let mut patterns: &[String] = &spec.patterns;
-    let mut dfa: Dfa = (*any_string_dfa()?).clone();
+    let mut dfa: Arc<Dfa> = any_string_dfa()?;
     if let Some((first, rest)) = spec.patterns.split_first() {
         if let Some((d, n, m)) = counted_pattern(first)? {
-            dfa = (*d).clone();
+            dfa = d;
             lo = lo.max(n);
             if let Some(m) = m {
                 hi = hi.min(m);

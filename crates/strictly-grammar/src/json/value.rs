@@ -35,7 +35,7 @@ impl Compiler<'_, '_> {
                 .map_err(|e| dfa_error("enum", ptr, e))?;
                 let max = self.ctx.options.max_number_chars;
                 self.b
-                    .lexeme((*dfa).clone(), 0, max)
+                    .lexeme(dfa, 0, max)
                     .ok_or_else(|| CompileError::invalid("enum", ptr, "number literal"))?
             }
             Value::String(s) => self.b.literal(&encode_quoted(s)),

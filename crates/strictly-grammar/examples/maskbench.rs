@@ -1,0 +1,84 @@
+//! Runs the MaskBench harness with the default model's tokenizer; the same
+//! as `strictly maskbench`, without building the model runtime.
+//!
+//! ```text
+//! cargo run -p strictly-grammar --example maskbench -- DIR [--json] [--timeout-s N]
+//!     [--filter SUBSTRING] [--details FILE]
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use strictly_grammar::maskbench::{self, BenchOptions, Status};
+use strictly_grammar::{Factory, Vocabulary};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let mut dir = None;
+    let mut json = false;
+    let mut timeout = 900u64;
+    let mut filter = String::new();
+    let mut details: Option<PathBuf> = None;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--json" => json = true,
+            "--timeout-s" => timeout = args.next().ok_or("--timeout-s N")?.parse()?,
+            "--filter" => filter = args.next().ok_or("--filter S")?,
+            "--details" => details = Some(args.next().ok_or("--details FILE")?.into()),
+            d => dir = Some(PathBuf::from(d)),
+        }
+    }
+    let dir = dir.ok_or("usage: maskbench DIR [--json] [--timeout-s N]")?;
+    let path = strictly_model::fetch::ensure_default_model()?;
+    let gguf = strictly_model::gguf::GgufFile::open(&path)?;
+    let mut tok = strictly_model::tokenizer::Tokenizer::from_gguf(&gguf)?;
+    let n_vocab = gguf
+        .tensor_info("token_embd.weight")
+        .and_then(|t| t.shape().first().copied())
+        .unwrap_or(tok.vocab_size());
+    tok.pad_vocab(n_vocab);
+    let eos = tok.im_end().ok_or("no <|im_end|>")?;
+    let vocab = Vocabulary::new(tok.vocab_entries(), vec![eos])?;
+    let factory = Factory::new(vocab);
+    let tok = Arc::new(tok);
+    let tokenize: Arc<maskbench::Tokenize> =
+        Arc::new(move |s: &str| tok.encode(s, false).map_err(|e| e.to_string()));
+    let files: Vec<PathBuf> = maskbench::list_files(&dir)?
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().contains(&filter))
+        })
+        .collect();
+    let opts = BenchOptions {
+        timeout: Duration::from_secs(timeout),
+        ..Default::default()
+    };
+    let mut done = 0;
+    let total = files.len();
+    let mut detail_lines = Vec::new();
+    let report = maskbench::run_dir(&factory, &files, tokenize, &opts, &mut |o| {
+        done += 1;
+        if o.status != Status::Passing {
+            detail_lines.push(format!(
+                "{}\t{}\t{}",
+                o.name,
+                o.status.as_str(),
+                o.detail.replace('\n', " ")
+            ));
+        }
+        if done % 500 == 0 {
+            eprintln!("{done}/{total}");
+        }
+    });
+    if let Some(p) = details {
+        std::fs::write(p, detail_lines.join("\n") + "\n")?;
+    }
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(())
+}
