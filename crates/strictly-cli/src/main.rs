@@ -17,6 +17,12 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Extract typed JSON from a document (a file, or stdin) with a JSON Schema.
     Extract(cmd::extract::Args),
+    /// Extract every row of a CSV file into a JSONL or CSV file (resumable).
+    Batch(cmd::batch::Args),
+    /// Run the regression cases (document, schema, expected JSON) of a directory.
+    Test(cmd::test::Args),
+    /// Check JSON Schemas against the grammar engine without loading the model.
+    Lint(cmd::lint::Args),
     /// Manage the model weights (download the default model, show what is cached).
     Model(cmd::model::Args),
     /// Tokenize UTF-8 text from stdin and print `{"ids": [...]}`.
@@ -42,6 +48,9 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Extract(args) => cmd::extract::run(args),
+        Command::Batch(args) => cmd::batch::run(args),
+        Command::Test(args) => cmd::test::run(args),
+        Command::Lint(args) => cmd::lint::run(args),
         Command::Model(args) => cmd::model::run(args),
         Command::Tokenize(args) => cmd::tokenize::run(args),
         Command::Logits(args) => cmd::logits::run(args),

@@ -1,10 +1,13 @@
 //! One module per subcommand; each exposes `Args` (clap) and `run`.
 
+pub mod batch;
 pub mod bench;
 pub mod extract;
 pub mod generate;
+pub mod lint;
 pub mod logits;
 pub mod maskbench;
 pub mod model;
 pub mod serve;
+pub mod test;
 pub mod tokenize;

@@ -160,6 +160,11 @@ fn reason(err: &CompileError) -> String {
         CompileError::TooComplex {
             keyword, reason, ..
         } => format!("`{keyword}` is too complex: {reason}"),
+        CompileError::RemoteRef { reference, .. } => {
+            format!(
+                "remote reference \"{reference}\" is never fetched; copy the schema into `$defs`"
+            )
+        }
         other => other.to_string(),
     }
 }
