@@ -11,7 +11,7 @@ use actix_web::{App, Error, HttpRequest, HttpServer, web};
 
 use crate::auth::require_key;
 use crate::error::ApiError;
-use crate::routes::{chat, extract, health, models};
+use crate::routes::{batches, chat, extract, health, models};
 use crate::state::AppState;
 
 /// The application for one worker.
@@ -42,7 +42,11 @@ pub fn app(
                 .wrap(from_fn(require_key))
                 .service(extract::extract)
                 .service(chat::completions)
-                .service(models::list),
+                .service(models::list)
+                .service(batches::create)
+                .service(batches::status)
+                .service(batches::results)
+                .service(batches::cancel),
         )
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(ApiError::not_found())

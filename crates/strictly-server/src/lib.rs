@@ -4,6 +4,8 @@
 //! - `POST /v1/chat/completions`: OpenAI-compatible, with `response_format`
 //!   (`json_schema`, `json_object`) and server-sent events for `stream: true`.
 //! - `GET /v1/models`, `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
+//! - `POST /v1/batches`, `GET /v1/batches/{id}[/results]`, `DELETE /v1/batches/{id}`:
+//!   persisted batch jobs (SQLite), resumed after a restart.
 //!
 //! Handlers translate wire types ([`dto`]) to engine requests and engine
 //! results back; every failure leaves as a JSON body with a stable `type`

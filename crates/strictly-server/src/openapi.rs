@@ -18,6 +18,10 @@ use crate::routes;
         routes::extract::extract,
         routes::chat::completions,
         routes::models::list,
+        routes::batches::create,
+        routes::batches::status,
+        routes::batches::results,
+        routes::batches::cancel,
         routes::health::healthz,
         routes::health::readyz,
         routes::health::metrics,
@@ -29,10 +33,12 @@ use crate::routes;
         dto::ResponseFormat, dto::JsonSchemaFormat, dto::StreamOptions, dto::ChatCompletion, dto::Choice,
         dto::AssistantMessage, dto::ChatUsage, dto::ChatCompletionChunk, dto::ChunkChoice, dto::Delta,
         dto::ModelList, dto::ModelCard, dto::Status, dto::ErrorBody, dto::ErrorDetail,
+        routes::batches::CreateBatch, routes::batches::BatchStatus,
     )),
     tags(
         (name = "extraction", description = "Documents in, schema-valid JSON out"),
         (name = "openai", description = "OpenAI-compatible endpoints"),
+        (name = "batches", description = "Persisted batch jobs over many documents"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

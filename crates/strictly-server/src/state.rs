@@ -23,6 +23,8 @@ pub struct Ready {
 #[derive(Clone)]
 pub struct AppState {
     ready: Arc<OnceLock<Ready>>,
+    /// The batch job runner, set once the engine is ready.
+    batches: Arc<OnceLock<crate::routes::batches::Runner>>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
 }
@@ -33,6 +35,7 @@ impl AppState {
     pub fn loading(config: ServerConfig) -> Self {
         Self {
             ready: Arc::default(),
+            batches: Arc::default(),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
         }
@@ -64,5 +67,18 @@ impl AppState {
 
     pub fn is_ready(&self) -> bool {
         self.ready.get().is_some()
+    }
+
+    /// Enables the batch API with a runner over the persisted job store
+    /// (usually started once the engine is ready).
+    pub fn set_batches(&self, runner: strictly_batch::jobs::JobRunner) {
+        if self.batches.set(Arc::new(runner)).is_err() {
+            tracing::warn!("the batch runner was already set; ignoring a second one");
+        }
+    }
+
+    /// The batch runner, or 503 until it is set.
+    pub(crate) fn batches(&self) -> Result<crate::routes::batches::Runner, ApiError> {
+        self.batches.get().cloned().ok_or_else(ApiError::not_ready)
     }
 }
