@@ -5,11 +5,11 @@
 # type: one CSV and one batch run per type, and the figure is total rows
 # over total time.
 #
-#   scripts/bench_batch.sh [path/to/strictly]   (default: target/release/strictly)
+#   [ROWS=100] scripts/bench_batch.sh [path/to/strictly]   (default: target/release/strictly)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STRICTLY="${1:-target/release/strictly}"
-ROWS=100
+ROWS="${ROWS:-100}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

@@ -208,3 +208,199 @@ fn regression_cases_pass_and_write_a_junit_report() {
     let out = strictly(&["test", cases.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stdout));
 }
+
+/// A `strictly serve` process on a free port with its batch store at `db`.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(db: &Path) -> Server {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strictly"))
+        .args(["serve", "--port", "0", "--batch-concurrency", "2"])
+        .arg("--batch-db")
+        .arg(db)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting strictly serve");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let _ = tx.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the server never said where it listens");
+    Server { child, addr }
+}
+
+/// One HTTP/1.1 exchange (`Connection: close`): status and body.
+fn http(server: &Server, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
+    let payload = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
+        server.addr,
+        payload.len()
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn job(server: &Server, id: &str) -> Value {
+    let (status, body) = http(server, "GET", &format!("/v1/batches/{id}"), None);
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// `kill -9` of the server in the middle of a batch job; the restarted
+/// server resumes it and every row ends up with exactly one result.
+#[test]
+fn a_server_killed_mid_job_resumes_it_after_restart() {
+    strictly_model::fetch::ensure_default_model().expect("the default model is needed");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("batches.sqlite");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/extraction/contact-signature/schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let people = [
+        ("Anna Schmidt", "anna"),
+        ("Tom Baker", "tom"),
+        ("Li Wei", "li"),
+        ("Sara Cohen", "sara"),
+        ("Omar Haddad", "omar"),
+        ("Ines Duarte", "ines"),
+    ];
+    let rows: Vec<Value> = people
+        .iter()
+        .map(|(name, user)| serde_json::json!({"id": user, "document": format!("Regards,\n{name}\n{user}@example.org")}))
+        .collect();
+    let id = {
+        let server = serve(&db);
+        let started = Instant::now();
+        let (status, body) = loop {
+            let (status, body) = http(
+                &server,
+                "POST",
+                "/v1/batches",
+                Some(&serde_json::json!({"schema": schema, "rows": rows})),
+            );
+            if status != 503 {
+                break (status, body);
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "the model never became ready"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert_eq!(status, 202, "{body}");
+        let id = serde_json::from_str::<Value>(&body).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        while job(&server, &id)["done"].as_u64().unwrap() < 1 {
+            assert!(
+                started.elapsed() < Duration::from_secs(900),
+                "no row finished"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        id
+        // Dropping the server kills it with SIGKILL.
+    };
+    let server = serve(&db);
+    let started = Instant::now();
+    let done = loop {
+        let (status, body) = http(&server, "GET", &format!("/v1/batches/{id}"), None);
+        if status == 200 {
+            let info: Value = serde_json::from_str(&body).unwrap();
+            if info["status"] == "completed" {
+                break info;
+            }
+            assert_ne!(info["status"], "failed", "{info}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "the job never completed: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        (done["total"].clone(), done["pending"].clone()),
+        (serde_json::json!(6), serde_json::json!(0)),
+        "{done}"
+    );
+    let (status, body) = http(&server, "GET", &format!("/v1/batches/{id}/results"), None);
+    assert_eq!(status, 200);
+    let results: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = results.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, people.iter().map(|(_, u)| *u).collect::<Vec<_>>());
+    for r in &results {
+        assert!(
+            r["data"]["email"].as_str().is_some_and(|e| e.contains('@')),
+            "{r}"
+        );
+    }
+}

@@ -7,6 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
+use strictly_batch::EngineExtractor;
+use strictly_batch::jobs::{JobRunner, RunnerConfig};
+use strictly_batch::store::BatchStore;
 use strictly_engine::qwen::QwenParts;
 use strictly_engine::{EngineConfig, EngineObserver};
 use strictly_model::Backend;
@@ -67,6 +70,14 @@ pub struct Args {
     /// Largest schema in bytes; larger gets 413.
     #[arg(long, default_value_t = ServerConfig::default().max_schema_bytes)]
     max_schema_bytes: usize,
+    /// SQLite file of the batch jobs (`/v1/batches`); jobs a previous run
+    /// left unfinished resume (default: `batches.sqlite` in the cache directory).
+    #[arg(long)]
+    batch_db: Option<PathBuf>,
+    /// Batch rows extracted at once; below `--max-batch`, so interactive
+    /// requests always find a slot.
+    #[arg(long, default_value_t = RunnerConfig::default().concurrency)]
+    batch_concurrency: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -93,6 +104,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let load_error: Arc<Mutex<Option<anyhow::Error>>> = Arc::default();
     let failed = load_error.clone();
     let model = args.model;
+    let batches = BatchOptions {
+        db: match args.batch_db {
+            Some(path) => path,
+            None => strictly_model::fetch::cache_dir()?.join("batches.sqlite"),
+        },
+        concurrency: args.batch_concurrency.max(1),
+    };
     actix_web::rt::System::new().block_on(async move {
         let (server, addrs) =
             strictly_server::run(state.clone()).context("binding the HTTP server")?;
@@ -100,15 +118,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             eprintln!("strictly listening on http://{addr} (loading the model)");
         }
         let handle = server.handle();
-        std::thread::spawn(move || match load(&model, engine_config, &state) {
-            Ok(name) => eprintln!("model {name} ready"),
-            Err(err) => {
-                if let Ok(mut slot) = failed.lock() {
-                    *slot = Some(err);
+        std::thread::spawn(
+            move || match load(&model, engine_config, &state, &batches) {
+                Ok(name) => eprintln!("model {name} ready"),
+                Err(err) => {
+                    if let Ok(mut slot) = failed.lock() {
+                        *slot = Some(err);
+                    }
+                    stop_server(handle);
                 }
-                stop_server(handle);
-            }
-        });
+            },
+        );
         server.await.context("running the HTTP server")
     })?;
     match load_error.lock().ok().and_then(|mut e| e.take()) {
@@ -117,13 +137,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// Loads the model and hands the engine to the server.
-fn load(model: &ModelOptions, config: EngineConfig, state: &AppState) -> anyhow::Result<String> {
+/// Where batch jobs are kept and how many rows run at once.
+struct BatchOptions {
+    db: PathBuf,
+    concurrency: usize,
+}
+
+/// Loads the model and hands the engine to the server, then starts the
+/// batch job runner (which resumes unfinished jobs) on the same engine.
+fn load(
+    model: &ModelOptions,
+    config: EngineConfig,
+    state: &AppState,
+    batches: &BatchOptions,
+) -> anyhow::Result<String> {
     let parts = model.load()?;
     let name = parts.name.clone();
     let observer: Arc<dyn EngineObserver> = state.metrics.clone();
     let engine = parts.start(config, Some(observer))?;
-    state.set_ready(engine, name.clone());
+    state.set_ready(engine.clone(), name.clone());
+    if let Some(dir) = batches.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let store = BatchStore::open(&batches.db)
+        .with_context(|| format!("opening the batch store {}", batches.db.display()))?;
+    let runner_config = RunnerConfig {
+        concurrency: batches.concurrency,
+        ..RunnerConfig::default()
+    };
+    let runner = JobRunner::start(
+        Arc::new(store),
+        Arc::new(EngineExtractor::new(engine)),
+        runner_config,
+    )?;
+    state.set_batches(runner);
     Ok(name)
 }
 
