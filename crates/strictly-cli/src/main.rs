@@ -5,7 +5,11 @@ mod cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "strictly", version, about = "Typed JSON from documents, guaranteed to match a JSON Schema")]
+#[command(
+    name = "strictly",
+    version,
+    about = "Typed JSON from documents, guaranteed to match a JSON Schema"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

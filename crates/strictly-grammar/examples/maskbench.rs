@@ -20,12 +20,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut timeout = 900u64;
     let mut filter = String::new();
     let mut details: Option<PathBuf> = None;
+    let mut only: Option<Vec<String>> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--json" => json = true,
             "--timeout-s" => timeout = args.next().ok_or("--timeout-s N")?.parse()?,
             "--filter" => filter = args.next().ok_or("--filter S")?,
             "--details" => details = Some(args.next().ok_or("--details FILE")?.into()),
+            "--only" => {
+                let list = std::fs::read_to_string(args.next().ok_or("--only FILE")?)?;
+                only = Some(list.lines().map(|l| l.split('\t').next().unwrap_or("").to_string()).collect());
+            }
             d => dir = Some(PathBuf::from(d)),
         }
     }

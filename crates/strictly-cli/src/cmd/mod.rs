@@ -8,6 +8,7 @@ pub mod lint;
 pub mod logits;
 pub mod maskbench;
 pub mod model;
+pub mod runtime;
 pub mod serve;
 pub mod test;
 pub mod tokenize;

@@ -18,43 +18,11 @@ impl Ctx<'_> {
         match (a, b) {
             (Schema::Any, x) | (x, Schema::Any) => Ok(x),
             (n @ Schema::Never(_), _) | (_, n @ Schema::Never(_)) => Ok(n),
-            (Schema::Ref(r), x) | (x, Schema::Ref(r)) => {
-                if self.depth > MAX_REF_DEPTH {
-                    return Err(CompileError::too_complex(
-                        "allOf",
-                        ptr,
-                        "references nested too deeply in an intersection",
-                    ));
-                }
-                self.depth += 1;
-                let d = self.def_schema(r);
-                let out = match d {
-                    Ok(d) => self.intersect(d, x, ptr),
-                    Err(e) => Err(e),
-                };
-                self.depth -= 1;
-                out
-            }
-            (Schema::AnyOf(xs), y) | (y, Schema::AnyOf(xs)) => {
-                let ys = match y {
-                    Schema::AnyOf(ys) => ys,
-                    y => vec![y],
-                };
-                if xs.len() * ys.len() > MAX_ALTERNATIVES {
-                    return Err(CompileError::too_complex(
-                        "anyOf",
-                        ptr,
-                        "intersection of large unions",
-                    ));
-                }
-                let mut out = Vec::new();
-                for x in &xs {
-                    for y in &ys {
-                        out.push(self.intersect(x.clone(), y.clone(), ptr)?);
-                    }
-                }
-                Ok(Schema::any_of(out))
-            }
+            // Operand order is kept: the left schema's properties come first.
+            (Schema::Ref(r), x) => self.intersect_ref(r, x, true, ptr),
+            (x, Schema::Ref(r)) => self.intersect_ref(r, x, false, ptr),
+            (Schema::AnyOf(xs), y) => self.distribute(xs, y, true, ptr),
+            (y, Schema::AnyOf(xs)) => self.distribute(xs, y, false, ptr),
             (Schema::Enum(vs), y) | (y, Schema::Enum(vs)) => {
                 let kept = self.filter_values(&y, vs, ptr)?;
                 Ok(if kept.is_empty() {
@@ -77,6 +45,39 @@ impl Ctx<'_> {
             (Schema::Object(a), Schema::Object(b)) => self.merge_objects(*a, *b, ptr),
             _ => Ok(Schema::never("type", ptr, "the types do not overlap")),
         }
+    }
+
+    fn intersect_ref(&mut self, r: usize, x: Schema, ref_first: bool, ptr: &str) -> Result<Schema, CompileError> {
+        if self.depth > MAX_REF_DEPTH {
+            return Err(CompileError::too_complex("allOf", ptr, "references nested too deeply in an intersection"));
+        }
+        self.depth += 1;
+        let out = match self.def_schema(r) {
+            Ok(d) if ref_first => self.intersect(d, x, ptr),
+            Ok(d) => self.intersect(x, d, ptr),
+            Err(e) => Err(e),
+        };
+        self.depth -= 1;
+        out
+    }
+
+    /// `(x1 | x2 ...) ∩ y` as `(x1 ∩ y) | (x2 ∩ y) ...`.
+    fn distribute(&mut self, xs: Vec<Schema>, y: Schema, xs_first: bool, ptr: &str) -> Result<Schema, CompileError> {
+        let ys = match y {
+            Schema::AnyOf(ys) => ys,
+            y => vec![y],
+        };
+        if xs.len() * ys.len() > MAX_ALTERNATIVES {
+            return Err(CompileError::too_complex("anyOf", ptr, "intersection of large unions"));
+        }
+        let mut out = Vec::new();
+        for x in &xs {
+            for y in &ys {
+                let (a, b) = if xs_first { (x.clone(), y.clone()) } else { (y.clone(), x.clone()) };
+                out.push(self.intersect(a, b, ptr)?);
+            }
+        }
+        Ok(Schema::any_of(out))
     }
 
     fn merge_arrays(&mut self, a: ArrSpec, b: ArrSpec, ptr: &str) -> Result<Schema, CompileError> {

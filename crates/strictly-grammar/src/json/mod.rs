@@ -45,25 +45,27 @@ pub struct JsonOptions {
     pub max_string_chars: u32,
     /// Longest number (in characters).
     pub max_number_chars: u32,
+    /// Accept object members in any order (each required key once), for
+    /// checking documents written elsewhere; otherwise members follow the
+    /// order of `properties`, which is what generation should use.
+    pub any_property_order: bool,
 }
 
 impl JsonOptions {
-    /// Lenient whitespace: for checking instances written by people or
-    /// serializers with `", "` and `": "` separators.
+    /// For checking documents written elsewhere: JSON whitespace between
+    /// tokens (as with `", "` and `": "` separators) and members in any order.
     pub fn lenient() -> JsonOptions {
         JsonOptions {
             whitespace: Whitespace::Lenient { max: 64 },
             max_string_chars: 8192,
             max_number_chars: 64,
+            any_property_order: true,
         }
     }
 
-    /// Compact output for generation.
+    /// For generation: no whitespace, members in the order of `properties`.
     pub fn compact() -> JsonOptions {
-        JsonOptions {
-            whitespace: Whitespace::Compact,
-            ..JsonOptions::lenient()
-        }
+        JsonOptions { whitespace: Whitespace::Compact, any_property_order: false, ..JsonOptions::lenient() }
     }
 
     pub(crate) fn max_ws(&self) -> u8 {
@@ -76,10 +78,11 @@ impl JsonOptions {
     /// A stable description, part of the grammar cache key.
     pub(crate) fn canonical(&self) -> String {
         format!(
-            "ws={};s={};n={}",
+            "ws={};s={};n={};any={}",
             self.max_ws(),
             self.max_string_chars,
-            self.max_number_chars
+            self.max_number_chars,
+            self.any_property_order
         )
     }
 }

@@ -17,6 +17,8 @@ use crate::hash::FastMap;
 
 /// Most key classes an object's extra keys are split into.
 const MAX_KEY_CLASSES: usize = 64;
+/// Most required keys tracked when properties may come in any order.
+const MAX_TRACKED_REQUIRED: usize = 8;
 /// Most `dependentRequired` entries expanded into alternatives.
 const MAX_DEPENDENCIES: usize = 6;
 
@@ -190,9 +192,70 @@ impl Compiler<'_, '_> {
             max: o.max,
             cap,
         };
-        let mut memo = FastMap::default();
-        let members = self.members(&plan, 0, 0, &mut memo, ptr)?;
+        let required_count = plan.listed.iter().filter(|l| l.required).count();
+        let members = if self.ctx.options.any_property_order
+            && !track
+            && required_count <= MAX_TRACKED_REQUIRED
+        {
+            let mut memo = FastMap::default();
+            self.members_any_order(&plan, 0, true, &mut memo, ptr)?
+        } else {
+            let mut memo = FastMap::default();
+            self.members(&plan, 0, 0, &mut memo, ptr)?
+        };
         Ok(Some(self.b.seq("object", vec![self.p.lbrace, members])))
+    }
+
+    /// `Members(seen, first)` in any order: `seen` is the set of required
+    /// keys present so far (each at most once); optional and extra keys may
+    /// come anywhere. Used when property counts are not constrained, since
+    /// a repeated optional key would be counted twice.
+    fn members_any_order(
+        &mut self,
+        plan: &Plan,
+        seen: u32,
+        first: bool,
+        memo: &mut FastMap<(u32, bool), Sym>,
+        ptr: &str,
+    ) -> Result<Sym, CompileError> {
+        if let Some(&s) = memo.get(&(seen, first)) {
+            return Ok(s);
+        }
+        self.check_size(ptr)?;
+        let nt = self.b.nonterminal("members_any");
+        memo.insert((seen, first), Sym::N(nt));
+        let mut bit = 0u32;
+        let mut all = 0u32;
+        let mut members: Vec<(Sym, Sym, u32)> = Vec::new();
+        for l in &plan.listed {
+            let b = if l.required {
+                let b = 1 << bit;
+                bit += 1;
+                all |= b;
+                b
+            } else {
+                0
+            };
+            if b & seen == 0 {
+                members.push((l.key, l.value, b));
+            }
+        }
+        for &(k, v) in &plan.extras {
+            members.push((k, v, 0));
+        }
+        if seen == all {
+            self.b.rule(nt, vec![self.p.rbrace]);
+        }
+        for (key, value, b) in members {
+            let rest = self.members_any_order(plan, seen | b, false, memo, ptr)?;
+            let mut rhs = Vec::new();
+            if !first {
+                rhs.push(self.p.comma);
+            }
+            rhs.extend([key, self.p.colon, value, rest]);
+            self.b.rule(nt, rhs);
+        }
+        Ok(Sym::N(nt))
     }
 
     /// Key classes for keys that are not listed, each with its value.

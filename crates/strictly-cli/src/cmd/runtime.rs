@@ -1,0 +1,75 @@
+//! Options shared by the commands that run the model (`logits`, `generate`,
+//! `bench`): which weights, which backend, how many CPU threads.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use strictly_model::burn::tensor::FloatDType;
+use strictly_model::device::init_cpu_threads;
+use strictly_model::source::ModelSource;
+use strictly_model::{Backend, LoadOptions, Qwen2, load_source};
+
+/// `--model`, `--backend`, `--threads`, `--dtype`, `--dense`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// A GGUF file or Hugging Face folder; default: the default model (fetched if needed).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Compute backend: `cpu` (pure Rust) or `wgpu` (needs a build with `--features wgpu`).
+    #[arg(long, default_value = "cpu")]
+    pub backend: Backend,
+    /// CPU worker threads (default: one per core).
+    #[arg(long, env = "STRICTLY_THREADS")]
+    pub threads: Option<usize>,
+    /// Storage of the weight matrices: `f16` or `f32` (default: f16 where supported).
+    #[arg(long, value_parser = parse_dtype)]
+    pub dtype: Option<FloatDType>,
+    /// Decode quantized GGUF matrices to floats instead of running the
+    /// integer CPU kernels on them.
+    #[arg(long)]
+    pub dense: bool,
+}
+
+fn parse_dtype(s: &str) -> Result<FloatDType, String> {
+    match s {
+        "f16" => Ok(FloatDType::F16),
+        "f32" => Ok(FloatDType::F32),
+        other => Err(format!("unknown dtype {other:?}: expected f16 or f32")),
+    }
+}
+
+/// A model ready to run, with where it came from.
+pub struct Runtime {
+    pub model: Qwen2,
+    pub source: ModelSource,
+    pub threads: usize,
+}
+
+impl ModelArgs {
+    /// Sizes the thread pool, locates (fetching if needed) and loads the model.
+    pub fn load(&self) -> anyhow::Result<Runtime> {
+        let threads = init_cpu_threads(self.threads);
+        let source = super::model::resolve(self.model.as_deref())?;
+        let device = self.backend.device()?;
+        let started = Instant::now();
+        let options = LoadOptions {
+            weight_dtype: self.dtype,
+            quantized: self.dense.then_some(false),
+            ..Default::default()
+        };
+        let loaded = load_source(&source, &device, options)
+            .with_context(|| format!("loading {}", source.path().display()))?;
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            backend = %self.backend,
+            threads,
+            "model ready"
+        );
+        Ok(Runtime {
+            model: loaded.model,
+            source,
+            threads,
+        })
+    }
+}
