@@ -9,7 +9,9 @@ use strictly_grammar::maskbench::python_json;
 use strictly_grammar::{Factory, JsonOptions, Vocabulary};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: check_instance FILE")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: check_instance FILE")?;
     let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
     let f = Factory::new(Vocabulary::byte_level(&[]));
     let g = match f.compile_json_schema(&file["schema"], &JsonOptions::lenient()) {
@@ -19,8 +21,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Ok(());
         }
     };
-    println!("grammar: {} rules, {} lexemes", g.grammar().num_rules(), g.grammar().num_lexemes());
-    for (i, t) in file["tests"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+    println!(
+        "grammar: {} rules, {} lexemes",
+        g.grammar().num_rules(),
+        g.grammar().num_lexemes()
+    );
+    for (i, t) in file["tests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         let text = python_json(&t["data"]);
         let mut m = f.matcher(&g);
         let mut failed = None;
@@ -34,7 +46,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let valid = t["valid"].as_bool().unwrap_or(false);
         let mark = if ok == valid { "ok " } else { "BAD" };
         match failed {
-            Some(j) => println!("{mark} test {i} valid={valid} rejected at {j}: {:?} | {:?}", &text[..j.min(text.len())].chars().rev().take(80).collect::<String>().chars().rev().collect::<String>(), &text[j..].chars().take(40).collect::<String>()),
+            Some(j) => println!(
+                "{mark} test {i} valid={valid} rejected at {j}: {:?} | {:?}",
+                &text[..j.min(text.len())]
+                    .chars()
+                    .rev()
+                    .take(80)
+                    .collect::<String>()
+                    .chars()
+                    .rev()
+                    .collect::<String>(),
+                &text[j..].chars().take(40).collect::<String>()
+            ),
             None => println!("{mark} test {i} valid={valid} accepted={ok}"),
         }
     }

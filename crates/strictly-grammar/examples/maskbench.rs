@@ -29,7 +29,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--details" => details = Some(args.next().ok_or("--details FILE")?.into()),
             "--only" => {
                 let list = std::fs::read_to_string(args.next().ok_or("--only FILE")?)?;
-                only = Some(list.lines().map(|l| l.split('\t').next().unwrap_or("").to_string()).collect());
+                only = Some(
+                    list.lines()
+                        .map(|l| l.split('\t').next().unwrap_or("").to_string())
+                        .collect(),
+                );
             }
             d => dir = Some(PathBuf::from(d)),
         }

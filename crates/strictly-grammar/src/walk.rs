@@ -85,6 +85,7 @@ fn fast_path_room(m: &Matcher, pos: LexPos) -> Option<u32> {
     let st = m.lexer.state(pos.l);
     let mut room = u32::MAX;
     let mut widest = 0u32;
+    let mut needs_more = false;
     for &(t, _) in st.comps.iter() {
         let def = g.lexeme(t);
         let dist = &g.dists[def.dfa as usize];
@@ -96,14 +97,17 @@ fn fast_path_room(m: &Matcher, pos: LexPos) -> Option<u32> {
                 return None;
             }
         }
+        needs_more |= dist.max_min_open > 0;
         let limit = def.max_chars.saturating_sub(dist.max_min_open);
         let r = limit.saturating_sub(pos.chars);
         room = room.min(r);
         widest = widest.max(r);
     }
-    // Lexemes with different room left: a long token may suit only some of
-    // them, which the shared set cannot tell; walk the trie instead.
-    if room < m.factory.max_nc() && room != widest {
+    // Near a bound the per-token check must be exact: with lexemes that
+    // have different room left (a long token may suit only some of them) or
+    // that need more characters after some states than others, walk the
+    // trie instead.
+    if room < m.factory.max_nc() && (room != widest || needs_more) {
         return None;
     }
     if pos.esc != 0 {

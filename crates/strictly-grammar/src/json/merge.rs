@@ -47,9 +47,19 @@ impl Ctx<'_> {
         }
     }
 
-    fn intersect_ref(&mut self, r: usize, x: Schema, ref_first: bool, ptr: &str) -> Result<Schema, CompileError> {
+    fn intersect_ref(
+        &mut self,
+        r: usize,
+        x: Schema,
+        ref_first: bool,
+        ptr: &str,
+    ) -> Result<Schema, CompileError> {
         if self.depth > MAX_REF_DEPTH {
-            return Err(CompileError::too_complex("allOf", ptr, "references nested too deeply in an intersection"));
+            return Err(CompileError::too_complex(
+                "allOf",
+                ptr,
+                "references nested too deeply in an intersection",
+            ));
         }
         self.depth += 1;
         let out = match self.def_schema(r) {
@@ -62,18 +72,32 @@ impl Ctx<'_> {
     }
 
     /// `(x1 | x2 ...) ∩ y` as `(x1 ∩ y) | (x2 ∩ y) ...`.
-    fn distribute(&mut self, xs: Vec<Schema>, y: Schema, xs_first: bool, ptr: &str) -> Result<Schema, CompileError> {
+    fn distribute(
+        &mut self,
+        xs: Vec<Schema>,
+        y: Schema,
+        xs_first: bool,
+        ptr: &str,
+    ) -> Result<Schema, CompileError> {
         let ys = match y {
             Schema::AnyOf(ys) => ys,
             y => vec![y],
         };
         if xs.len() * ys.len() > MAX_ALTERNATIVES {
-            return Err(CompileError::too_complex("anyOf", ptr, "intersection of large unions"));
+            return Err(CompileError::too_complex(
+                "anyOf",
+                ptr,
+                "intersection of large unions",
+            ));
         }
         let mut out = Vec::new();
         for x in &xs {
             for y in &ys {
-                let (a, b) = if xs_first { (x.clone(), y.clone()) } else { (y.clone(), x.clone()) };
+                let (a, b) = if xs_first {
+                    (x.clone(), y.clone())
+                } else {
+                    (y.clone(), x.clone())
+                };
                 out.push(self.intersect(a, b, ptr)?);
             }
         }

@@ -65,7 +65,11 @@ impl JsonOptions {
 
     /// For generation: no whitespace, members in the order of `properties`.
     pub fn compact() -> JsonOptions {
-        JsonOptions { whitespace: Whitespace::Compact, any_property_order: false, ..JsonOptions::lenient() }
+        JsonOptions {
+            whitespace: Whitespace::Compact,
+            any_property_order: false,
+            ..JsonOptions::lenient()
+        }
     }
 
     pub(crate) fn max_ws(&self) -> u8 {

@@ -457,7 +457,32 @@ pub(crate) fn number_dfa(spec: &NumSpec, limit: usize) -> Result<Dfa, DfaError> 
         d = Dfa::product(&d, &re(&lit, limit)?, SetOp::Difference, limit)?;
     }
     // "-0" style oddities are removed by the syntax intersection.
-    Dfa::product(&d, &syntax, SetOp::Intersect, limit)
+    let d = Dfa::product(&d, &syntax, SetOp::Intersect, limit)?;
+    // Serializers write small magnitudes with exponents (1e-06): such a
+    // number is in (0, 1) (or (-1, 0)), so it is allowed whenever the whole
+    // interval is.
+    if spec.integer
+        || !spec.multiple_of.is_empty()
+        || !spec.not_multiple_of.is_empty()
+        || !spec.excluded.is_empty()
+    {
+        return Ok(d);
+    }
+    let le = |b: &Option<Bound>, v: i64| b.as_ref().is_none_or(|b| b.value <= Decimal::from_i64(v));
+    let ge = |b: &Option<Bound>, v: i64| b.as_ref().is_none_or(|b| b.value >= Decimal::from_i64(v));
+    let small = r"[1-9](?:\.[0-9]+)?[eE]-0*[1-9][0-9]*";
+    let mut alts = Vec::new();
+    if le(&spec.min, 0) && ge(&spec.max, 1) {
+        alts.push(small.to_string());
+    }
+    if le(&spec.min, -1) && ge(&spec.max, 0) {
+        alts.push(format!("-{small}"));
+    }
+    if alts.is_empty() {
+        return Ok(d);
+    }
+    let e = re(&alts.join("|"), limit)?;
+    Dfa::product(&d, &e, SetOp::Union, limit)
 }
 
 #[cfg(test)]
@@ -524,6 +549,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn small_exponents_within_unit_interval() {
+        let d = number_dfa(
+            &spec(Some(("0", false)), Some(("1", false)), false),
+            100_000,
+        )
+        .unwrap();
+        assert!(
+            d.matches(b"1e-06")
+                && d.matches(b"2.5E-3")
+                && !d.matches(b"1e6")
+                && !d.matches(b"-1e-06")
+        );
+        let d = number_dfa(
+            &spec(Some(("0.5", false)), Some(("1", false)), false),
+            100_000,
+        )
+        .unwrap();
+        assert!(!d.matches(b"1e-06"));
+        let d = number_dfa(
+            &spec(Some(("-10", false)), Some(("0", false)), false),
+            100_000,
+        )
+        .unwrap();
+        assert!(d.matches(b"-1e-06") && !d.matches(b"1e-06"));
     }
 
     #[test]

@@ -17,8 +17,11 @@ use crate::hash::FastMap;
 
 /// Most key classes an object's extra keys are split into.
 const MAX_KEY_CLASSES: usize = 64;
-/// Most required keys tracked when properties may come in any order.
+/// Most required keys tracked as a set when members may come in any order.
 const MAX_TRACKED_REQUIRED: usize = 8;
+/// Largest any-order member grammar (states × members) before falling back
+/// to schema order.
+const MAX_ANY_ORDER_RULES: usize = 100_000;
 /// Most `dependentRequired` entries expanded into alternatives.
 const MAX_DEPENDENCIES: usize = 6;
 
@@ -55,8 +58,19 @@ pub(crate) fn expand_dependencies(
     Ok(s)
 }
 
+/// How an object's members may come in any order.
+struct AnyOrder {
+    /// Indices (into `Plan::listed`) of the required keys, in `required` order.
+    req: Vec<usize>,
+    /// Track the required keys seen as a set (else in one of `orders`).
+    as_set: bool,
+    /// Sequences (indices into `listed`) the required keys may follow.
+    orders: Vec<Vec<usize>>,
+}
+
 /// One listed property as compiled.
 struct Listed {
+    name: String,
     key: Sym,
     value: Sym,
     required: bool,
@@ -158,6 +172,7 @@ impl Compiler<'_, '_> {
                 Some(value) => {
                     let key = self.b.literal(&encode_quoted(k));
                     listed.push(Listed {
+                        name: k.clone(),
                         key,
                         value,
                         required,
@@ -192,62 +207,133 @@ impl Compiler<'_, '_> {
             max: o.max,
             cap,
         };
-        let required_count = plan.listed.iter().filter(|l| l.required).count();
-        let members = if self.ctx.options.any_property_order
-            && !track
-            && required_count <= MAX_TRACKED_REQUIRED
-        {
-            let mut memo = FastMap::default();
-            self.members_any_order(&plan, 0, true, &mut memo, ptr)?
-        } else {
-            let mut memo = FastMap::default();
-            self.members(&plan, 0, 0, &mut memo, ptr)?
+        let members = match self.any_order_plan(o, &plan) {
+            Some(any) => {
+                let mut memo = FastMap::default();
+                let mut alts = Vec::new();
+                for order in 0..any.orders.len().max(1) {
+                    alts.push(self.members_any_order(
+                        &plan,
+                        &any,
+                        (order as u32, 0, 0, true),
+                        &mut memo,
+                        ptr,
+                    )?);
+                }
+                self.b.choice("members_orders", alts)
+            }
+            None => {
+                let mut memo = FastMap::default();
+                self.members(&plan, 0, 0, &mut memo, ptr)?
+            }
         };
         Ok(Some(self.b.seq("object", vec![self.p.lbrace, members])))
     }
 
-    /// `Members(seen, first)` in any order: `seen` is the set of required
-    /// keys present so far (each at most once); optional and extra keys may
-    /// come anywhere. Used when property counts are not constrained, since
-    /// a repeated optional key would be counted twice.
+    /// How members may come in any order, if they may (see `AnyOrder`).
+    fn any_order_plan(&self, o: &ObjSpec, plan: &Plan) -> Option<AnyOrder> {
+        if !self.ctx.options.any_property_order {
+            return None;
+        }
+        // Positions (in `listed`) of the required keys, in `required` order.
+        let mut req = Vec::new();
+        for k in &o.required {
+            let i = plan.listed.iter().position(|l| l.name == *k)?;
+            req.push(i);
+        }
+        // A repeated optional key would be counted twice: only bounds that
+        // the distinct required keys already guarantee are allowed.
+        if plan.min as usize > req.len() {
+            return None;
+        }
+        let as_set = req.len() <= MAX_TRACKED_REQUIRED;
+        let progress_states = if as_set {
+            1usize << req.len()
+        } else {
+            req.len() + 1
+        };
+        let count_states = plan.max.map_or(1, |m| m as usize + 1);
+        let members = plan.listed.len() + plan.extras.len();
+        if progress_states
+            .saturating_mul(count_states)
+            .saturating_mul(members + 1)
+            > MAX_ANY_ORDER_RULES
+        {
+            return None;
+        }
+        // Too many required keys for a set: they come in `required` order
+        // or in `properties` order, other keys anywhere.
+        let mut orders = Vec::new();
+        if !as_set {
+            let mut by_props = req.clone();
+            by_props.sort_unstable();
+            orders.push(req.clone());
+            if by_props != req {
+                orders.push(by_props);
+            }
+        }
+        Some(AnyOrder {
+            req,
+            as_set,
+            orders,
+        })
+    }
+
+    /// `Members(progress, count, first)` in any order: `progress` says which
+    /// required keys were seen (a set, or how many of them in `required`
+    /// order when there are too many for a set); optional and extra keys may
+    /// come anywhere; `count` is tracked only under `maxProperties`.
     fn members_any_order(
         &mut self,
         plan: &Plan,
-        seen: u32,
-        first: bool,
-        memo: &mut FastMap<(u32, bool), Sym>,
+        any: &AnyOrder,
+        state: (u32, u32, u32, bool),
+        memo: &mut FastMap<(u32, u32, u32, bool), Sym>,
         ptr: &str,
     ) -> Result<Sym, CompileError> {
-        if let Some(&s) = memo.get(&(seen, first)) {
+        if let Some(&s) = memo.get(&state) {
             return Ok(s);
         }
         self.check_size(ptr)?;
+        let (order, progress, count, first) = state;
         let nt = self.b.nonterminal("members_any");
-        memo.insert((seen, first), Sym::N(nt));
-        let mut bit = 0u32;
-        let mut all = 0u32;
+        memo.insert(state, Sym::N(nt));
+        let r = any.req.len() as u32;
+        let done = if any.as_set {
+            progress == (1u32 << r).wrapping_sub(1) || r == 0
+        } else {
+            progress == r
+        };
+        if done {
+            self.b.rule(nt, vec![self.p.rbrace]);
+        }
+        let next_count = match plan.max {
+            Some(m) if count >= m => return Ok(Sym::N(nt)),
+            Some(_) => count + 1,
+            None => 0,
+        };
         let mut members: Vec<(Sym, Sym, u32)> = Vec::new();
-        for l in &plan.listed {
-            let b = if l.required {
-                let b = 1 << bit;
-                bit += 1;
-                all |= b;
-                b
-            } else {
-                0
-            };
-            if b & seen == 0 {
-                members.push((l.key, l.value, b));
+        for (i, l) in plan.listed.iter().enumerate() {
+            match any.req.iter().position(|&j| j == i) {
+                Some(p) if any.as_set => {
+                    if progress & (1 << p) == 0 {
+                        members.push((l.key, l.value, progress | (1 << p)));
+                    }
+                }
+                Some(_) => {
+                    if any.orders[order as usize].get(progress as usize) == Some(&i) {
+                        members.push((l.key, l.value, progress + 1));
+                    }
+                }
+                None => members.push((l.key, l.value, progress)),
             }
         }
         for &(k, v) in &plan.extras {
-            members.push((k, v, 0));
+            members.push((k, v, progress));
         }
-        if seen == all {
-            self.b.rule(nt, vec![self.p.rbrace]);
-        }
-        for (key, value, b) in members {
-            let rest = self.members_any_order(plan, seen | b, false, memo, ptr)?;
+        for (key, value, p2) in members {
+            let rest =
+                self.members_any_order(plan, any, (order, p2, next_count, false), memo, ptr)?;
             let mut rhs = Vec::new();
             if !first {
                 rhs.push(self.p.comma);
