@@ -331,6 +331,58 @@ impl Dfa {
         raw.finish(base + start)
     }
 
+    /// `self` followed by `rest`, where the first time `self` accepts the
+    /// automaton switches to `rest` for good. This is the concatenation
+    /// when `rest` accepts every valid remainder (a pattern matched
+    /// somewhere, then any characters up to the closing quote).
+    pub fn then_rest(&self, rest: &Dfa) -> Dfa {
+        let mut pair_to_class: FastMap<(u8, u8), u8> = FastMap::default();
+        let mut classes = [0u8; 256];
+        let mut reps: Vec<u8> = Vec::new();
+        for byte in 0..=255u8 {
+            let key = (self.classes[byte as usize], rest.classes[byte as usize]);
+            let n = pair_to_class.len();
+            classes[byte as usize] = *pair_to_class.entry(key).or_insert_with(|| {
+                reps.push(byte);
+                n as u8
+            });
+        }
+        let mut raw = RawBuilder::new(classes, reps.len());
+        let nd = self.num_states() as u32;
+        for s in 1..nd {
+            raw.add_state(false);
+            let _ = s;
+        }
+        for u in 1..rest.num_states() as u32 {
+            raw.add_state(rest.accepts(u));
+        }
+        // Ids: self's state s → s; rest's state u → nd - 1 + u.
+        let rid = |u: u32| if u == DEAD { DEAD } else { nd - 1 + u };
+        for s in 1..nd {
+            for (c, &b) in reps.iter().enumerate() {
+                let t = self.next(s, b);
+                if t == DEAD {
+                    continue;
+                }
+                let to = if self.accepts(t) { rid(rest.start) } else { t };
+                raw.set(s, c, to);
+            }
+        }
+        for u in 1..rest.num_states() as u32 {
+            for (c, &b) in reps.iter().enumerate() {
+                let t = rest.next(u, b);
+                if t != DEAD {
+                    raw.set(rid(u), c, rid(t));
+                }
+            }
+        }
+        if self.start == DEAD {
+            return raw.finish(DEAD);
+        }
+        let start = if self.accepts(self.start) { rid(rest.start) } else { self.start };
+        raw.finish(start)
+    }
+
     /// Shortest word length (in bytes) accepted from each state; `u32::MAX` if none.
     pub fn distances_to_accept(&self) -> Vec<u32> {
         let n = self.num_states();

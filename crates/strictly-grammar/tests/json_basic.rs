@@ -100,6 +100,8 @@ fn objects() {
     );
     let s = json!({"type": "object", "propertyNames": {"pattern": "^[a-z]+$"}});
     table(s, &["{\"ab\": 1}"], &["{\"A\": 1}"]);
+    let s = json!({"type": "object", "dependentSchemas": {"a": {"properties": {"b": {"type": "integer"}}, "required": ["b"]}}});
+    table(s, &["{\"a\": 1, \"b\": 2}", "{\"b\": \"x\"}", "{}"], &["{\"a\": 1}", "{\"a\": 1, \"b\": \"x\"}"]);
     let s = json!({"type": "object", "dependentRequired": {"a": ["b"]}});
     table(
         s,

@@ -25,11 +25,12 @@ const MAX_ANY_ORDER_RULES: usize = 100_000;
 /// Most `dependentRequired` entries expanded into alternatives.
 const MAX_DEPENDENCIES: usize = 6;
 
-/// `dependentRequired`: "k absent" or "k and its dependents present".
+/// `dependentRequired` and `dependentSchemas`: "k absent", or "k present
+/// and the dependent constraint holds".
 pub(crate) fn expand_dependencies(
     ctx: &mut Ctx,
     obj: Schema,
-    deps: Vec<(String, Vec<String>)>,
+    deps: Vec<(String, Schema)>,
     ptr: &str,
 ) -> Result<Schema, CompileError> {
     if deps.len() > MAX_DEPENDENCIES {
@@ -40,19 +41,15 @@ pub(crate) fn expand_dependencies(
         ));
     }
     let mut s = obj;
-    for (k, names) in deps {
+    for (k, dep) in deps {
         let absent = Schema::Object(Box::new(ObjSpec {
             props: vec![(k.clone(), Schema::never("dependentRequired", ptr, "absent"))],
             ..Default::default()
         }));
-        let mut req = vec![k.clone()];
-        req.extend(names);
-        let present = Schema::Object(Box::new(ObjSpec {
-            required: req,
-            ..Default::default()
-        }));
+        let present = Schema::Object(Box::new(ObjSpec { required: vec![k.clone()], ..Default::default() }));
         let a = ctx.intersect(s.clone(), absent, ptr)?;
         let b = ctx.intersect(s, present, ptr)?;
+        let b = ctx.intersect(b, dep, ptr)?;
         s = Schema::any_of(vec![a, b]);
     }
     Ok(s)

@@ -23,7 +23,6 @@ pub(crate) enum Draft {
 const UNSUPPORTED: &[&str] = &[
     "unevaluatedProperties",
     "unevaluatedItems",
-    "dependentSchemas",
     "$dynamicRef",
     "$recursiveRef",
     "extends",
@@ -706,8 +705,8 @@ impl<'a> Ctx<'a> {
             let s = self.parse(pn, &p)?;
             self.set_property_names(&mut spec, s, &p)?;
         }
-        let mut deps: Vec<(String, Vec<String>)> = Vec::new();
-        for kw in ["dependentRequired", "dependencies"] {
+        let mut deps: Vec<(String, Schema)> = Vec::new();
+        for kw in ["dependentRequired", "dependencies", "dependentSchemas"] {
             if let Some(d) = m.get(kw) {
                 let o = d
                     .as_object()
@@ -720,17 +719,17 @@ impl<'a> Ctx<'a> {
                             let names = names.ok_or_else(|| {
                                 CompileError::invalid(kw, ptr, "must list strings")
                             })?;
-                            deps.push((k.clone(), names));
+                            let req = ObjSpec { required: names, ..Default::default() };
+                            deps.push((k.clone(), Schema::Object(Box::new(req))));
                         }
-                        Value::Bool(true) => {}
-                        Value::Object(o) if o.is_empty() => {}
-                        _ => {
-                            return Err(CompileError::unsupported(
-                                kw,
-                                &ptr_push(&ptr_push(ptr, kw), k),
-                                "schema dependencies",
-                            ));
+                        v if kw != "dependentRequired" => {
+                            // A schema that applies when the key is present.
+                            let s = self.parse(v, &ptr_push(&ptr_push(ptr, kw), k))?;
+                            if s != Schema::Any {
+                                deps.push((k.clone(), s));
+                            }
                         }
+                        _ => return Err(CompileError::invalid(kw, ptr, "must map keys to arrays of names")),
                     }
                 }
             }

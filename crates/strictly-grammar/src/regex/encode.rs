@@ -109,8 +109,14 @@ pub(crate) fn encoded_dfa(rx: &Rx, limit: usize) -> Result<Dfa, DfaError> {
             Dfa::from_hir(&hir, limit)
         }
         Rx::Or(v) => {
+            // Unions of patterns that all end with "anything": one head.
+            let heads: Vec<Node> =
+                v.iter().filter_map(|r| if let Rx::Node(n) = r { head_of(n) } else { None }).collect();
+            if heads.len() == v.len() {
+                return head_then_rest(&Node::Alt(heads), limit);
+            }
             // Unions of plain nodes stay one NFA; others are products.
-            if v.iter().all(|r| matches!(r, Rx::Node(_))) {
+            if v.iter().all(|r| matches!(r, Rx::Node(_)) && head_of_any(r).is_none()) {
                 let nodes = v
                     .iter()
                     .filter_map(|r| {
@@ -146,6 +152,33 @@ pub(crate) fn encoded_dfa(rx: &Rx, limit: usize) -> Result<Dfa, DfaError> {
             limit,
         ),
     }
+}
+
+/// For `X Σ*`, the head `X`.
+fn head_of(n: &Node) -> Option<Node> {
+    match n {
+        Node::Concat(items) if items.len() > 1 && items.last() == Some(&any_star()) => {
+            Some(Node::Concat(items[..items.len() - 1].to_vec()))
+        }
+        _ => None,
+    }
+}
+
+fn head_of_any(r: &Rx) -> Option<Node> {
+    match r {
+        Rx::Node(n) => head_of(n),
+        _ => None,
+    }
+}
+
+/// `"` X Σ* `"`: once X has matched, anything may follow, so the DFA of
+/// `"` X hands over to "rest of a string" at its first acceptance instead
+/// of tracking X further (which would multiply states by the positions
+/// inside multi-byte characters).
+fn head_then_rest(head: &Node, limit: usize) -> Result<Dfa, DfaError> {
+    let d = Dfa::from_hir(&Hir::concat(vec![Hir::literal(&b"\""[..]), encode(head)?]), limit)?;
+    let tail = Dfa::from_hir(&Hir::concat(vec![encode(&any_star())?, Hir::literal(&b"\""[..])]), limit)?;
+    Ok(d.then_rest(&tail))
 }
 
 fn any_star() -> Node {
@@ -333,5 +366,22 @@ mod tests {
             counted_class(&search_language(&parse_ecma("^a.{1,3}$").unwrap(), "").unwrap())
                 .is_none()
         );
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+    use crate::regex::parse_ecma;
+
+    /// Unanchored alternations stay small (no product with UTF-8 positions).
+    #[test]
+    fn unanchored_alternations_are_small() {
+        for p in ["en|de|ru|pt|nl|fr|it|es|pl|uk|zh-cn", "^list|date|time|string$", "ab"] {
+            let n = parse_ecma(p).unwrap();
+            let rx = search_language(&n, p).unwrap();
+            let d = encoded_dfa(&rx, 2_000).unwrap();
+            assert!(d.num_states() < 200, "{p}: {}", d.num_states());
+        }
     }
 }
