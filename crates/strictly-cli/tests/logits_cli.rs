@@ -7,7 +7,10 @@ use serde_json::Value;
 
 #[test]
 fn logits_prints_sorted_top_k_and_greedy_tokens() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/reference/model_fixture.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/reference/model_fixture.json"
+    );
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let case = &fixture["cases"][0];
     let tokens: Vec<String> = case["tokens"]
@@ -30,7 +33,10 @@ fn logits_prints_sorted_top_k_and_greedy_tokens() {
     let top = out["top"].as_array().unwrap();
     assert_eq!(top.len(), 20);
     let logits: Vec<f64> = top.iter().map(|p| p[1].as_f64().unwrap()).collect();
-    assert!(logits.windows(2).all(|w| w[0] >= w[1]), "not sorted: {logits:?}");
+    assert!(
+        logits.windows(2).all(|w| w[0] >= w[1]),
+        "not sorted: {logits:?}"
+    );
     assert_eq!(top[0][0], case["top"][0][0]);
     let greedy = out["greedy"].as_array().unwrap();
     assert_eq!(greedy.len(), 6);

@@ -26,13 +26,21 @@ fn load_on(dir: &std::path::Path, device: &Device) -> Qwen2 {
 
 fn rows(t: Tensor<2>) -> Vec<Vec<f32>> {
     let [_, cols] = t.dims();
-    to_f32_vec(t).unwrap().chunks(cols).map(<[f32]>::to_vec).collect()
+    to_f32_vec(t)
+        .unwrap()
+        .chunks(cols)
+        .map(<[f32]>::to_vec)
+        .collect()
 }
 
 /// Full forward, then a prompt + two decode steps for two sequences batched.
 fn run(model: &Qwen2) -> Vec<Vec<f32>> {
     let mut cache = model.new_cache(16);
-    let mut out = rows(model.forward(&[&TOKENS], &mut [&mut cache], LogitRows::All).unwrap());
+    let mut out = rows(
+        model
+            .forward(&[&TOKENS], &mut [&mut cache], LogitRows::All)
+            .unwrap(),
+    );
     let mut a = model.new_cache(4);
     let mut b = model.new_cache(4);
     model.prefill(&TOKENS[..3], &mut a, 2).unwrap();
