@@ -13,6 +13,11 @@ pub struct EngineConfig {
     /// refused with [`crate::EngineError::QueueFull`] (HTTP 429) instead of
     /// piling up latency nobody will wait for.
     pub max_queue: usize,
+    /// Slots that batch rows ([`crate::Priority::Batch`]) never take, so an
+    /// interactive request arriving while a batch job runs starts at once
+    /// instead of waiting for a row to finish. Capped at `max_batch - 1` so
+    /// batches always progress; 0 in processes that only run batches.
+    pub interactive_slots: usize,
     /// Tokens fed to the model in one step, prefill and decode together.
     /// Bounds step latency so running sequences keep streaming while a long
     /// prompt is being prefilled.
@@ -44,6 +49,7 @@ impl Default for EngineConfig {
         Self {
             max_batch: 8,
             max_queue: 64,
+            interactive_slots: 2,
             max_batch_tokens: 512,
             prefill_chunk: 256,
             default_max_tokens: 1024,

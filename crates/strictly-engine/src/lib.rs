@@ -65,5 +65,7 @@ pub use constraint::{ConstraintCompiler, Grammar, MatchError, Matcher, SchemaErr
 pub use error::{EngineError, ErrorKind};
 pub use event::{Completion, Event, EventStream, FinishReason, Timings, TokenEvent, Usage};
 pub use model::{CodecError, ForwardItem, LanguageModel, ModelError, TextCodec};
-pub use request::{CancelToken, ChatMessage, Constraint, GenerateRequest, Role, SamplingParams};
+pub use request::{
+    CancelToken, ChatMessage, Constraint, GenerateRequest, Priority, Role, SamplingParams,
+};
 pub use scheduler::{Engine, EngineBuilder, EngineObserver, StepStats};

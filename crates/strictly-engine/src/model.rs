@@ -84,7 +84,9 @@ pub trait TextCodec: Send + Sync + 'static {
     fn encode(&self, text: &str) -> Result<Vec<u32>, CodecError>;
 
     /// Token ids of chat-template text, where special-token text becomes the
-    /// control ids. Never called on message contents.
+    /// control ids. Never called on the message contents of chat requests;
+    /// only a raw request ([`crate::GenerateRequest::raw`]) feeds its own
+    /// text through it, on purpose.
     fn encode_template(&self, text: &str) -> Result<Vec<u32>, CodecError>;
 
     /// The exact bytes a token stands for; empty for special tokens.

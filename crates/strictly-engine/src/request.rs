@@ -74,6 +74,21 @@ impl Default for SamplingParams {
     }
 }
 
+/// Who waits for an answer, which decides the order of admission to the
+/// running batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Priority {
+    /// A client waiting on the other end (HTTP, `strictly extract`): takes
+    /// free slots first and may use every slot.
+    #[default]
+    Interactive,
+    /// A row of a batch job: admitted only when no interactive request
+    /// waits, and never into the slots kept for interactive requests
+    /// ([`crate::EngineConfig::interactive_slots`]), so a batch job cannot
+    /// add its rows' latency to a person's request.
+    Batch,
+}
+
 /// Cancels a request from outside the engine (a client that went away, a
 /// shutdown). Dropping the [`crate::EventStream`] cancels as well.
 #[derive(Debug, Clone, Default)]
@@ -106,6 +121,10 @@ pub struct GenerateRequest {
     /// snapshot for later requests, typically the system message holding the
     /// instructions and schema. Zero disables prefix reuse.
     pub shared_prefix_messages: usize,
+    pub priority: Priority,
+    /// Feed the messages' contents as they are, one after the other, without
+    /// the chat template (special tokens written in them are honoured).
+    pub raw: bool,
 }
 
 impl GenerateRequest {
@@ -118,6 +137,8 @@ impl GenerateRequest {
             sampling: SamplingParams::default(),
             cancel: CancelToken::new(),
             shared_prefix_messages: 0,
+            priority: Priority::Interactive,
+            raw: false,
         }
     }
 
@@ -139,5 +160,17 @@ impl GenerateRequest {
     pub fn with_sampling(mut self, sampling: SamplingParams) -> Self {
         self.sampling = sampling;
         self
+    }
+
+    pub fn with_priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// A prompt fed exactly as written, without the chat template.
+    pub fn raw(prompt: impl Into<String>) -> Self {
+        let mut request = Self::new(vec![ChatMessage::new(Role::User, prompt)]);
+        request.raw = true;
+        request
     }
 }

@@ -8,6 +8,7 @@
 //! once with [`EngineError::QueueFull`] rather than queued behind work that
 //! would make it time out anyway.
 
+mod admission;
 mod sequence;
 mod step;
 
@@ -22,7 +23,7 @@ use crate::constraint::{ConstraintCompiler, Matcher, TokenMask};
 use crate::error::EngineError;
 use crate::event::EventStream;
 use crate::model::{LanguageModel, TextCodec};
-use crate::request::{Constraint, GenerateRequest};
+use crate::request::{Constraint, GenerateRequest, Priority};
 use crate::sampler::Sampler;
 use crate::schema_cache::{Compiled, SchemaCache};
 use crate::steer::{self, CloserTable};
@@ -220,7 +221,7 @@ impl Engine {
     /// callers run it on a blocking thread.
     pub fn submit(&self, request: GenerateRequest) -> Result<EventStream, EngineError> {
         let submitted = Instant::now();
-        let permit = self.admit()?;
+        let permit = self.admit(request.priority)?;
         let ctx = &self.shared.ctx;
         check_sampling(&request)?;
         let compiled: Option<Arc<Compiled>> = match &request.constraint {
@@ -228,7 +229,16 @@ impl Engine {
             Constraint::JsonObject => Some(self.shared.schemas.json_object()?),
             Constraint::JsonSchema(schema) => Some(self.shared.schemas.schema(schema)?),
         };
-        let prompt = ctx.codec.encode_chat(&request.messages, true)?;
+        let prompt = if request.raw {
+            let text: String = request
+                .messages
+                .iter()
+                .map(|m| m.content.as_str())
+                .collect();
+            ctx.codec.encode_template(&text)?
+        } else {
+            ctx.codec.encode_chat(&request.messages, true)?
+        };
         if prompt.is_empty() {
             return Err(EngineError::InvalidRequest("the prompt is empty".into()));
         }
@@ -278,6 +288,7 @@ impl Engine {
             max_tokens,
             sampler: Sampler::new(&request.sampling),
             cancel: request.cancel,
+            priority: request.priority,
             events: tx,
             submitted,
             deadline: submitted + ctx.config.request_timeout,
@@ -290,9 +301,16 @@ impl Engine {
         Ok(EventStream::new(rx, prompt_tokens))
     }
 
-    fn admit(&self) -> Result<Permit, EngineError> {
+    /// Counts the request in, or refuses it when the queue is full. Batch
+    /// rows may fill only half of the queue, so a running batch job never
+    /// makes interactive requests get 429.
+    fn admit(&self, priority: Priority) -> Result<Permit, EngineError> {
         let ctx = &self.shared.ctx;
-        let limit = ctx.config.max_batch + ctx.config.max_queue;
+        let queue = match priority {
+            Priority::Interactive => ctx.config.max_queue,
+            Priority::Batch => ctx.config.max_queue / 2,
+        };
+        let limit = ctx.config.max_batch + queue;
         let before = ctx.counters.in_flight.fetch_add(1, Ordering::AcqRel);
         let permit = Permit(ctx.counters.clone());
         if before >= limit {
@@ -316,7 +334,10 @@ impl Engine {
         prompt: &[u32],
     ) -> Result<usize, EngineError> {
         let n = request.shared_prefix_messages;
-        if n == 0 || n >= request.messages.len() || self.shared.ctx.config.prefix_cache_entries == 0
+        if request.raw
+            || n == 0
+            || n >= request.messages.len()
+            || self.shared.ctx.config.prefix_cache_entries == 0
         {
             return Ok(0);
         }

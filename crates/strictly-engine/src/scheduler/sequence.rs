@@ -14,7 +14,7 @@ use crate::error::EngineError;
 use crate::event::{Completion, Event, FinishReason, Timings, TokenEvent, Usage};
 use crate::model::{ForwardItem, LanguageModel, ModelError};
 use crate::prefix::PrefixCache;
-use crate::request::CancelToken;
+use crate::request::{CancelToken, Priority};
 use crate::sampler::Sampler;
 use crate::schema_cache::Compiled;
 use crate::steer;
@@ -38,6 +38,7 @@ pub(crate) struct Job {
     pub(crate) max_tokens: usize,
     pub(crate) sampler: Sampler,
     pub(crate) cancel: CancelToken,
+    pub(crate) priority: Priority,
     pub(crate) events: UnboundedSender<Event>,
     pub(crate) submitted: Instant,
     pub(crate) deadline: Instant,
@@ -147,6 +148,10 @@ impl<C> Sequence<C> {
 
     pub(crate) fn prefix_len(&self) -> usize {
         self.job.prefix_len
+    }
+
+    pub(crate) fn priority(&self) -> Priority {
+        self.job.priority
     }
 
     pub(crate) fn abandoned(&self) -> bool {

@@ -8,16 +8,17 @@
 //! the rest of the budget, so a long document is prefilled over several
 //! steps while the other sequences keep streaming.
 
-use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
+use super::admission::{Slots, WaitQueue};
 use super::sequence::{Job, Sequence};
 use super::{Ctx, StepStats};
 use crate::error::EngineError;
 use crate::model::{LanguageModel, ModelError};
 use crate::prefix::PrefixCache;
+use crate::request::Priority;
 
 /// What a sequence feeds in a step.
 #[derive(Debug, Clone, Copy)]
@@ -30,21 +31,35 @@ enum Feed {
 
 /// Runs until every engine handle is gone and no request is left.
 pub(crate) fn run<M: LanguageModel>(mut model: M, jobs: Receiver<Job>, ctx: &Ctx) {
-    let mut waiting: VecDeque<Job> = VecDeque::new();
+    let mut waiting: WaitQueue<Job> = WaitQueue::default();
     let mut running: Vec<Sequence<M::Cache>> = Vec::new();
     let mut prefixes = PrefixCache::new(ctx.config.prefix_cache_entries);
+    let slots = Slots {
+        max_batch: ctx.config.max_batch,
+        interactive_slots: ctx.config.interactive_slots,
+    };
     loop {
         if running.is_empty() && waiting.is_empty() {
             match jobs.recv() {
-                Ok(job) => waiting.push_back(job),
+                Ok(job) => {
+                    let priority = job.priority;
+                    waiting.push(job, priority);
+                }
                 Err(_) => return,
             }
         }
-        waiting.extend(jobs.try_iter());
+        for job in jobs.try_iter() {
+            let priority = job.priority;
+            waiting.push(job, priority);
+        }
         let now = Instant::now();
         drop_stale_jobs(&mut waiting, now, ctx);
         while running.len() < ctx.config.max_batch {
-            let Some(job) = waiting.pop_front() else {
+            let running_batch = running
+                .iter()
+                .filter(|s| s.priority() == Priority::Batch)
+                .count();
+            let Some((job, _)) = waiting.next(running_batch, slots) else {
                 break;
             };
             match Sequence::admit(job, &model, &mut prefixes, ctx.vocab_size) {
@@ -66,15 +81,15 @@ pub(crate) fn run<M: LanguageModel>(mut model: M, jobs: Receiver<Job>, ctx: &Ctx
 }
 
 /// Fails queued requests that timed out, and forgets abandoned ones.
-fn drop_stale_jobs(waiting: &mut VecDeque<Job>, now: Instant, ctx: &Ctx) {
-    let mut kept = VecDeque::with_capacity(waiting.len());
-    for job in waiting.drain(..) {
+fn drop_stale_jobs(waiting: &mut WaitQueue<Job>, now: Instant, ctx: &Ctx) {
+    let mut kept = WaitQueue::default();
+    for (job, priority) in waiting.drain() {
         if job.abandoned() {
             job.fail(EngineError::Cancelled);
         } else if now >= job.deadline {
             job.fail(EngineError::Timeout(ctx.config.request_timeout));
         } else {
-            kept.push_back(job);
+            kept.push(job, priority);
         }
     }
     *waiting = kept;
@@ -107,7 +122,11 @@ fn plan<C>(running: &[Sequence<C>], ctx: &Ctx) -> Vec<(usize, Feed)> {
             budget = budget.saturating_sub(seq.pending.len());
         }
     }
-    for (i, seq) in running.iter().enumerate() {
+    // Interactive prompts get the prefill budget before batch rows' prompts.
+    let mut order: Vec<usize> = (0..running.len()).collect();
+    order.sort_by_key(|&i| running[i].priority() == Priority::Batch);
+    for i in order {
+        let seq = &running[i];
         let prompt_len = seq.prompt().len();
         if seq.fed >= prompt_len || !seq.pending.is_empty() {
             continue;

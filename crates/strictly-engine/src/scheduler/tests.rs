@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::testing::{ScriptedModel, engine_with_model, engine_with_script};
 use crate::{
     Completion, Constraint, EngineConfig, EngineError, Event, EventStream, FinishReason,
-    GenerateRequest, SamplingParams,
+    GenerateRequest, Priority, SamplingParams,
 };
 
 fn choices(values: &[Value]) -> Constraint {
@@ -428,4 +428,89 @@ fn concurrent_requests_all_complete_and_validate() {
     for s in streams {
         assert_eq!(s.wait().unwrap().json, Some(json!({"id": 3})));
     }
+}
+
+#[test]
+fn interactive_requests_overtake_waiting_batch_rows() {
+    let model = ScriptedModel::new(&"a".repeat(200)).with_delay(Duration::from_millis(2));
+    let config = EngineConfig {
+        max_batch: 2,
+        interactive_slots: 1,
+        ..EngineConfig::default()
+    };
+    let engine = engine_with_model(config, model);
+    let batch = |n| {
+        GenerateRequest::chat("row")
+            .with_max_tokens(n)
+            .with_priority(Priority::Batch)
+    };
+    let finished = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        let streams = [
+            ("row1", engine.submit(batch(40)).unwrap()),
+            ("row2", engine.submit(batch(5)).unwrap()),
+            (
+                "chat",
+                engine
+                    .submit(GenerateRequest::chat("chat").with_max_tokens(5))
+                    .unwrap(),
+            ),
+        ];
+        for (name, stream) in streams {
+            let finished = &finished;
+            scope.spawn(move || {
+                stream.wait().unwrap();
+                finished.lock().unwrap().push(name);
+            });
+        }
+    });
+    // Without priorities the second row would take the free slot and the
+    // chat request would wait for it; instead the row waits for the slot
+    // batch rows may use, and the chat request starts at once.
+    assert_eq!(*finished.lock().unwrap(), ["chat", "row1", "row2"]);
+}
+
+#[test]
+fn batch_rows_may_fill_only_half_of_the_queue() {
+    let model = ScriptedModel::new(&"a".repeat(200)).with_delay(Duration::from_millis(2));
+    let config = EngineConfig {
+        max_batch: 1,
+        max_queue: 2,
+        ..EngineConfig::default()
+    };
+    let engine = engine_with_model(config, model);
+    let batch = || {
+        GenerateRequest::chat("row")
+            .with_max_tokens(20)
+            .with_priority(Priority::Batch)
+    };
+    let rows = [
+        engine.submit(batch()).unwrap(),
+        engine.submit(batch()).unwrap(),
+    ];
+    assert!(matches!(
+        engine.submit(batch()),
+        Err(EngineError::QueueFull { .. })
+    ));
+    let chat = engine
+        .submit(GenerateRequest::chat("chat").with_max_tokens(3))
+        .unwrap();
+    assert_eq!(chat.wait().unwrap().text, "aaa");
+    for row in rows {
+        assert!(row.wait().is_ok());
+    }
+}
+
+#[test]
+fn a_raw_prompt_skips_the_chat_template() {
+    let model = ScriptedModel::new("");
+    let log = model.log();
+    let engine = engine_with_model(EngineConfig::default(), model);
+    let done = engine
+        .submit(GenerateRequest::raw("<|im_start|>x").with_max_tokens(2))
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(done.usage.prompt_tokens, 2, "{done:?}");
+    assert_eq!(log.lock().unwrap()[0], [2]);
 }
