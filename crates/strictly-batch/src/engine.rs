@@ -3,12 +3,13 @@
 //! Each row becomes the engine's standard extraction request (instructions
 //! and schema in a shared system message, the document as the user
 //! message), so every row after the first reuses the prompt prefix's KV
-//! cache. Batch rows are submitted by at most `concurrency` threads, which
+//! cache. Rows go in with [`Priority::Batch`], so the engine admits them
+//! only into the slots interactive requests leave. Batch rows are submitted by at most `concurrency` threads, which
 //! caps how many scheduler slots a batch holds; the engine's queue-full
 //! refusal is retried by the runner with backoff rather than failing rows.
 
 use serde_json::Value;
-use strictly_engine::{Engine, EngineError, ErrorKind, GenerateRequest};
+use strictly_engine::{Engine, EngineError, ErrorKind, GenerateRequest, Priority};
 
 use crate::extract::{ExtractError, ExtractErrorKind, ExtractRequest, Extractor};
 
@@ -17,12 +18,14 @@ use crate::extract::{ExtractError, ExtractErrorKind, ExtractRequest, Extractor};
 pub struct EngineExtractor {
     engine: Engine,
     max_tokens: Option<usize>,
+    priority: Priority,
 }
 
 impl std::fmt::Debug for EngineExtractor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineExtractor")
             .field("max_tokens", &self.max_tokens)
+            .field("priority", &self.priority)
             .finish_non_exhaustive()
     }
 }
@@ -32,7 +35,14 @@ impl EngineExtractor {
         Self {
             engine,
             max_tokens: None,
+            priority: Priority::Batch,
         }
+    }
+
+    /// Admission priority of the rows ([`Priority::Batch`] by default).
+    pub fn with_priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
     }
 
     /// Completion budget per row; the engine's default when unset.
@@ -56,6 +66,7 @@ impl Extractor for EngineExtractor {
             request.instructions,
         );
         generate.max_tokens = self.max_tokens;
+        generate.priority = self.priority;
         let completion = self
             .engine
             .submit(generate)
@@ -109,6 +120,46 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(got, json!({"name": "Ada"}));
+    }
+
+    #[test]
+    fn rows_wait_for_interactive_requests() {
+        // One slot, kept busy by an interactive request: a row submitted now
+        // must not start before a second interactive request sent after it.
+        let model = testing::ScriptedModel::new(&"{}".repeat(100))
+            .with_delay(std::time::Duration::from_millis(2));
+        let engine = testing::engine_with_model(
+            EngineConfig {
+                max_batch: 1,
+                ..EngineConfig::default()
+            },
+            model,
+        );
+        let chat = |n| {
+            engine
+                .submit(GenerateRequest::chat("hi").with_max_tokens(n))
+                .unwrap()
+        };
+        let first = chat(30);
+        let schema = json!({"const": {}});
+        let order = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            let extractor = EngineExtractor::new(engine.clone());
+            let (order, schema) = (&order, &schema);
+            scope.spawn(move || {
+                extractor
+                    .extract(&ExtractRequest::new(schema, "row"))
+                    .unwrap();
+                order.lock().unwrap().push("row");
+            });
+            // Give the row time to reach the engine's queue first.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let second = chat(3);
+            second.wait().unwrap();
+            order.lock().unwrap().push("chat");
+            first.wait().unwrap();
+        });
+        assert_eq!(*order.lock().unwrap(), ["chat", "row"]);
     }
 
     #[test]
