@@ -310,7 +310,7 @@ impl Matcher for ChoiceMatcher {
     }
 
     fn is_accepting(&mut self) -> bool {
-        self.choices.iter().any(|c| *c == self.text)
+        self.choices.contains(&self.text)
     }
 
     fn rollback(&mut self, n: usize) {

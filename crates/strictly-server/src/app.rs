@@ -11,7 +11,7 @@ use actix_web::{App, Error, HttpRequest, HttpServer, web};
 
 use crate::auth::require_key;
 use crate::error::ApiError;
-use crate::routes::{batches, chat, extract, health, models};
+use crate::routes::{batch_upload, batches, chat, extract, health, models};
 use crate::state::AppState;
 
 /// The application for one worker.
@@ -43,6 +43,8 @@ pub fn app(
                 .service(extract::extract)
                 .service(chat::completions)
                 .service(models::list)
+                // Before the JSON form: it takes only multipart bodies.
+                .service(batch_upload::create)
                 .service(batches::create)
                 .service(batches::status)
                 .service(batches::results)

@@ -12,6 +12,9 @@ pub struct ServerConfig {
     /// Largest schema (serialized). A huge schema costs compile time and
     /// prompt tokens for every request that uses it.
     pub max_schema_bytes: usize,
+    /// Largest CSV file uploaded to `POST /v1/batches`. Uploads are spooled
+    /// to disk, not held in memory, so this may be far above the body limit.
+    pub max_upload_bytes: u64,
     /// Accepted bearer keys for `/v1/*`; empty disables authentication.
     pub api_keys: Vec<String>,
     /// HTTP worker threads (the model runs on its own thread regardless).
@@ -25,6 +28,7 @@ impl Default for ServerConfig {
             port: 8080,
             max_body_bytes: 4 << 20,
             max_schema_bytes: 64 << 10,
+            max_upload_bytes: 1 << 30,
             api_keys: Vec::new(),
             workers: 2,
         }

@@ -33,7 +33,7 @@ use crate::routes;
         dto::ResponseFormat, dto::JsonSchemaFormat, dto::StreamOptions, dto::ChatCompletion, dto::Choice,
         dto::AssistantMessage, dto::ChatUsage, dto::ChatCompletionChunk, dto::ChunkChoice, dto::Delta,
         dto::ModelList, dto::ModelCard, dto::Status, dto::ErrorBody, dto::ErrorDetail,
-        routes::batches::CreateBatch, routes::batches::BatchStatus,
+        routes::batches::CreateBatch, routes::batch_upload::CreateBatchUpload, routes::batches::BatchStatus,
     )),
     tags(
         (name = "extraction", description = "Documents in, schema-valid JSON out"),

@@ -67,6 +67,9 @@ pub struct Args {
     /// Largest request body in bytes; larger gets 413.
     #[arg(long, default_value_t = ServerConfig::default().max_body_bytes)]
     max_body_bytes: usize,
+    /// Largest CSV file uploaded to `/v1/batches` in bytes (spooled to disk); larger gets 413.
+    #[arg(long, default_value_t = ServerConfig::default().max_upload_bytes)]
+    max_upload_bytes: u64,
     /// Largest schema in bytes; larger gets 413.
     #[arg(long, default_value_t = ServerConfig::default().max_schema_bytes)]
     max_schema_bytes: usize,
@@ -97,6 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .filter(|k| !k.is_empty())
             .collect(),
         max_body_bytes: args.max_body_bytes,
+        max_upload_bytes: args.max_upload_bytes,
         max_schema_bytes: args.max_schema_bytes,
         ..ServerConfig::default()
     };

@@ -88,7 +88,7 @@ impl<C> Sequence<C> {
         model: &M,
         prefixes: &mut PrefixCache<C>,
         vocab_size: usize,
-    ) -> Result<Self, (Job, ModelError)> {
+    ) -> Result<Self, Box<(Job, ModelError)>> {
         // Most answers are far shorter than `max_tokens`; caches grow on
         // demand, so reserving for the typical answer saves memory per slot.
         let capacity = job.prompt.len() + job.max_tokens.min(INITIAL_ANSWER_CAPACITY);
@@ -103,7 +103,7 @@ impl<C> Sequence<C> {
         };
         let cache = match cache {
             Ok(c) => c,
-            Err(e) => return Err((job, e)),
+            Err(e) => return Err(Box::new((job, e))),
         };
         let shortest = job.plan.as_ref().map_or(0, Vec::len);
         Ok(Self {
@@ -208,7 +208,7 @@ impl<C> Sequence<C> {
         if remaining <= self.shortest + ctx.config.steer_slack {
             return self.steered_step(logits, remaining, ctx);
         }
-        if self.generated % REFRESH_EVERY == 0
+        if self.generated.is_multiple_of(REFRESH_EVERY)
             && remaining <= 4 * (self.shortest + ctx.config.steer_slack)
         {
             // Keep the estimate honest while there is still room: the answer

@@ -64,7 +64,10 @@ pub(crate) fn run<M: LanguageModel>(mut model: M, jobs: Receiver<Job>, ctx: &Ctx
             };
             match Sequence::admit(job, &model, &mut prefixes, ctx.vocab_size) {
                 Ok(seq) => running.push(seq),
-                Err((job, err)) => job.fail(err.into()),
+                Err(failed) => {
+                    let (job, err) = *failed;
+                    job.fail(err.into());
+                }
             }
         }
         retire_stale_sequences(&mut running, now, ctx);

@@ -114,7 +114,7 @@ fn store_error(err: StoreError) -> ApiError {
     }
 }
 
-fn blocking_error(err: actix_web::error::BlockingError) -> ApiError {
+pub(super) fn blocking_error(err: actix_web::error::BlockingError) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal_error",
@@ -123,10 +123,61 @@ fn blocking_error(err: actix_web::error::BlockingError) -> ApiError {
 }
 
 /// Runs a store call on a blocking thread.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     web::block(work).await.map_err(blocking_error)?
+}
+
+/// The CSV reading options from the request's column names and delimiter.
+pub(super) fn csv_options(
+    text_column: Option<String>,
+    id_column: Option<String>,
+    delimiter: Option<&str>,
+    with: &str,
+) -> Result<CsvOptions, ApiError> {
+    let column = text_column.ok_or_else(|| {
+        ApiError::invalid_request(format!("`text_column` is required with `{with}`"))
+            .with_param("text_column")
+    })?;
+    let mut options = CsvOptions::new(column);
+    if let Some(id) = id_column {
+        options = options.with_id_column(id);
+    }
+    match delimiter.map(str::as_bytes) {
+        None => {}
+        Some([b]) => options = options.with_delimiter(*b),
+        Some(_) => {
+            return Err(
+                ApiError::invalid_request("`delimiter` must be one ASCII character")
+                    .with_param("delimiter"),
+            );
+        }
+    }
+    Ok(options)
+}
+
+/// Stores a job with the rows of a CSV stream (blocking).
+pub(super) fn submit_csv(
+    runner: &JobRunner,
+    spec: &JobSpec,
+    input: impl std::io::Read,
+    options: &CsvOptions,
+    param: &'static str,
+) -> Result<JobInfo, ApiError> {
+    let rows = CsvRows::new(input, options)
+        .map_err(|e| ApiError::invalid_request(e.to_string()).with_param(param))?;
+    runner.submit(spec, rows).map_err(submit_error)
+}
+
+fn submit_error(err: SubmitError) -> ApiError {
+    match err {
+        SubmitError::Schema(e) => ApiError {
+            param: Some("schema"),
+            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_schema", e.message)
+        },
+        SubmitError::Store(e) => store_error(e),
+    }
 }
 
 fn submit(runner: &JobRunner, body: CreateBatch) -> Result<JobInfo, ApiError> {
@@ -134,52 +185,37 @@ fn submit(runner: &JobRunner, body: CreateBatch) -> Result<JobInfo, ApiError> {
         schema: body.schema,
         instructions: body.instructions,
     };
-    let result = match (body.rows, body.csv) {
-        (Some(rows), None) => runner.submit(&spec, json_rows(rows)),
+    match (body.rows, body.csv) {
+        (Some(rows), None) => runner.submit(&spec, json_rows(rows)).map_err(submit_error),
         (None, Some(csv)) => {
-            let column = body.text_column.ok_or_else(|| {
-                ApiError::invalid_request("`text_column` is required with `csv`")
-                    .with_param("text_column")
-            })?;
-            let mut options = CsvOptions::new(column);
-            if let Some(id) = body.id_column {
-                options = options.with_id_column(id);
-            }
-            if let Some(d) = body.delimiter {
-                match d.as_bytes() {
-                    [b] => options = options.with_delimiter(*b),
-                    _ => {
-                        return Err(ApiError::invalid_request(
-                            "`delimiter` must be one ASCII character",
-                        )
-                        .with_param("delimiter"));
-                    }
-                }
-            }
-            let rows = CsvRows::new(csv.as_bytes(), &options)
-                .map_err(|e| ApiError::invalid_request(e.to_string()).with_param("csv"))?;
-            runner.submit(&spec, rows)
+            let options = csv_options(
+                body.text_column,
+                body.id_column,
+                body.delimiter.as_deref(),
+                "csv",
+            )?;
+            submit_csv(runner, &spec, csv.as_bytes(), &options, "csv")
         }
-        _ => {
-            return Err(ApiError::invalid_request(
-                "give the rows either as `rows` (JSON) or as `csv` text, not both",
-            ));
-        }
-    };
-    result.map_err(|err| match err {
-        SubmitError::Schema(e) => ApiError {
-            param: Some("schema"),
-            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_schema", e.message)
-        },
-        SubmitError::Store(e) => store_error(e),
-    })
+        _ => Err(ApiError::invalid_request(
+            "give the rows either as `rows` (JSON) or as `csv` text, not both",
+        )),
+    }
 }
 
 /// Creates a batch job; it runs in the background and survives restarts.
-#[utoipa::path(post, path = "/v1/batches", tag = "batches", request_body = CreateBatch, responses(
+///
+/// The rows come in a JSON body (`rows`, or `csv` text), or as a CSV file
+/// uploaded as `multipart/form-data`, which is spooled to disk on arrival
+/// rather than held in memory.
+#[utoipa::path(post, path = "/v1/batches", tag = "batches",
+    request_body(content(
+        (CreateBatch = "application/json"),
+        (super::batch_upload::CreateBatchUpload = "multipart/form-data"),
+    )),
+    responses(
     (status = 202, description = "The job is queued", body = BatchStatus),
     (status = 400, description = "Invalid request, CSV (e.g. a missing column) or schema", body = ErrorBody),
-    (status = 413, description = "Body or schema too large", body = ErrorBody),
+    (status = 413, description = "Body, upload or schema too large", body = ErrorBody),
     (status = 503, description = "The model is still loading", body = ErrorBody),
 ))]
 #[post("/batches")]

@@ -1,5 +1,6 @@
 //! Route handlers, one module per resource.
 
+pub(crate) mod batch_upload;
 pub(crate) mod batches;
 pub(crate) mod chat;
 pub(crate) mod extract;
