@@ -80,6 +80,11 @@ pub(super) fn matmul(
         .par_chunks(chunk * row_bytes)
         .enumerate()
         .for_each(|(c, src)| {
+            #[cfg(target_arch = "x86_64")]
+            if m <= MR && isa == Isa::Avx512Vnni && super::fused_avx512::supports(format) {
+                run_fused(format, src, &acts, m, c * chunk, &cols);
+                return;
+            }
             PANEL.with_borrow_mut(|panel| {
                 if m <= MR {
                     run_streaming(
@@ -150,6 +155,33 @@ fn run_streaming(
             _ => at.run_rows::<1>(nr, isa, kind, panel, acts, acc, nr),
         }
         finish_rows(isa, kind, panel, acts, acc, 0, m, n0 + g * NR, out);
+    }
+}
+
+/// Few activation rows on AVX-512 VNNI, for the formats
+/// [`super::fused_avx512`] reads in place: no panel at all.
+#[cfg(target_arch = "x86_64")]
+fn run_fused(
+    format: QuantFormat,
+    src: &[u8],
+    acts: &QuantRows,
+    m: usize,
+    n0: usize,
+    out: &Columns,
+) {
+    use super::fused_avx512::rows;
+    let emit = |r: usize, dots: &[f32]| {
+        for (i, &v) in dots.iter().enumerate() {
+            // SAFETY: the calling chunk owns output columns n0.., and each
+            // (row, column) pair is written once.
+            unsafe { out.set(i, n0 + r, v) };
+        }
+    };
+    // SAFETY (all arms): `matmul` checked that the CPU supports AVX-512 VNNI.
+    match m {
+        3 => unsafe { rows::<3>(format, src, &acts.tile::<3>(0), |r, d| emit(r, &d)) },
+        2 => unsafe { rows::<2>(format, src, &acts.tile::<2>(0), |r, d| emit(r, &d)) },
+        _ => unsafe { rows::<1>(format, src, &acts.tile::<1>(0), |r, d| emit(r, &d)) },
     }
 }
 

@@ -12,6 +12,8 @@
 
 mod act;
 mod format;
+#[cfg(target_arch = "x86_64")]
+mod fused_avx512;
 mod gemm;
 mod isa;
 mod micro;
