@@ -23,13 +23,28 @@ use crate::quant::GgmlType;
 use crate::qwen2::{Attention, DecoderLayer, Mlp, Qwen2, VocabMatrix};
 
 /// A tensor's raw bytes as stored, for kernels that work on quantized blocks directly.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RawTensor<'a> {
     pub ty: GgmlType,
     /// Outermost dimension first (`[out, in]` for a projection), as in [`TensorSource::shape`].
     pub shape: Vec<usize>,
     /// Rows of `shape.last()` elements one after another, in `ty`'s block layout.
     pub bytes: &'a [u8],
+    /// An owner of `bytes` that outlives the source (a memory map), with their range
+    /// in it, so that weights can keep pointing at them instead of copying; `None`
+    /// when the bytes must be copied.
+    pub shared: Option<(crate::gguf::SharedBytes, std::ops::Range<usize>)>,
+}
+
+impl std::fmt::Debug for RawTensor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawTensor")
+            .field("ty", &self.ty)
+            .field("shape", &self.shape)
+            .field("bytes", &self.bytes.len())
+            .field("shared", &self.shared.as_ref().map(|(_, range)| range))
+            .finish()
+    }
 }
 
 /// Why a tensor could not be loaded.
@@ -246,10 +261,14 @@ impl Binder<'_> {
         if QuantFormat::from_ggml(raw.ty).is_none() {
             return Ok(None);
         }
-        // Copied out of the map, so the file can be closed after loading.
-        Ok(Some(QuantMatrix::from_bytes(
-            raw.ty, rows, cols, raw.bytes,
-        )?))
+        // Pointing into a shared map costs no memory beyond the pages the
+        // page cache holds anyway (and the embedding's untouched rows never
+        // become resident); other sources are copied.
+        let matrix = match raw.shared {
+            Some((owner, range)) => QuantMatrix::shared(raw.ty, rows, cols, owner, range)?,
+            None => QuantMatrix::from_bytes(raw.ty, rows, cols, raw.bytes)?,
+        };
+        Ok(Some(matrix))
     }
 
     /// A `[rows, cols]` matrix: quantized blocks when possible, else dense.

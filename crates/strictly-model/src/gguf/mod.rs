@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use error::GgufError;
 pub use names::{gguf_to_hf, hf_to_gguf};
@@ -51,6 +52,15 @@ impl Deref for Bytes {
     }
 }
 
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+/// The file's bytes as an owner that weight matrices can hold on to.
+pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
 /// An opened, validated GGUF file.
 pub struct GgufFile {
     path: Option<PathBuf>,
@@ -60,7 +70,9 @@ pub struct GgufFile {
     by_name: HashMap<String, usize>,
     alignment: u64,
     data_offset: usize,
-    bytes: Bytes,
+    /// Shared so that quantized matrices can point into the map instead of
+    /// copying it (see [`GgufFile::shared_bytes`]).
+    bytes: Arc<Bytes>,
 }
 
 impl std::fmt::Debug for GgufFile {
@@ -191,7 +203,7 @@ impl GgufFile {
             // `data_offset <= file_len` unless there are no tensors, in which case it is
             // never used to index.
             data_offset: data_offset.min(file_len) as usize,
-            bytes,
+            bytes: Arc::new(bytes),
         })
     }
 
@@ -294,6 +306,18 @@ impl GgufFile {
                 data_len: (self.bytes.len() - self.data_offset) as u64,
             })?;
         Ok(TensorView { info, data })
+    }
+
+    /// The whole file's bytes as a shared owner, and the byte range of a tensor (by its name
+    /// in the file) within them: what a weight needs to use the map in place.
+    pub fn shared_tensor(
+        &self,
+        name: &str,
+    ) -> Result<(SharedBytes, std::ops::Range<usize>), GgufError> {
+        let view = self.tensor(name)?;
+        let start = view.data.as_ptr() as usize - self.bytes.as_ptr() as usize;
+        let owner: SharedBytes = self.bytes.clone();
+        Ok((owner, start..start + view.data.len()))
     }
 
     /// Decodes a tensor (by its name in the file) to `f32`.

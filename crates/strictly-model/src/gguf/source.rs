@@ -37,6 +37,7 @@ impl TensorSource for GgufFile {
             ty: info.ty,
             shape: info.shape(),
             bytes: view.data,
+            shared: self.shared_tensor(&info.name).ok(),
         })
     }
 }
