@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use strictly_regression::accuracy::field_accuracy;
 
 const EXAMPLES: [&str; 6] = [
     "invoice",
@@ -124,50 +125,6 @@ fn post(server: &Server, path: &str, body: &Value) -> (u16, Value) {
 fn read_json(path: PathBuf) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Leaves of a JSON value keyed by their path.
-fn leaves(value: &Value, path: String, out: &mut Vec<(String, Value)>) {
-    match value {
-        Value::Object(map) => map
-            .iter()
-            .for_each(|(k, v)| leaves(v, format!("{path}/{k}"), out)),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .for_each(|(i, v)| leaves(v, format!("{path}/{i}"), out)),
-        leaf => out.push((path, leaf.clone())),
-    }
-}
-
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            (x.as_f64().unwrap_or(0.0) - y.as_f64().unwrap_or(0.0)).abs() < 0.01
-        }
-        (Value::String(x), Value::String(y)) => {
-            let norm = |s: &str| {
-                s.trim()
-                    .to_lowercase()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            norm(x) == norm(y)
-        }
-        _ => a == b,
-    }
-}
-
-/// Share of the expected leaves found with the same value in the answer.
-fn field_accuracy(expected: &Value, actual: &Value) -> f64 {
-    let mut want = Vec::new();
-    leaves(expected, String::new(), &mut want);
-    let matched = want
-        .iter()
-        .filter(|(path, v)| actual.pointer(path).is_some_and(|a| same(a, v)))
-        .count();
-    matched as f64 / want.len().max(1) as f64
 }
 
 fn validator(schema: &Value) -> jsonschema::Validator {

@@ -1,5 +1,7 @@
 //! Schema regression testing for CI: `strictly test` and `strictly lint`.
 //!
+//! - [`accuracy`]: the share of expected fields an answer got right, for
+//!   benchmarks and end-to-end tests.
 //! - [`case`]: the on-disk layout of a case (document, schema or a
 //!   reference to one, expected output, optional tolerances).
 //! - [`diff`] and [`tolerance`]: field-level comparison by JSON Pointer,
@@ -11,6 +13,7 @@
 //! - [`lint`]: every problem of a schema, from the grammar compiler and a
 //!   walk over all subschemas, without loading the model.
 
+pub mod accuracy;
 pub mod case;
 pub mod diff;
 pub mod junit;

@@ -119,6 +119,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let engine = parts.start(
         EngineConfig {
             max_batch: concurrency,
+            // Only batch rows run here: no slot needs keeping free.
+            interactive_slots: 0,
             ..EngineConfig::default()
         },
         None,

@@ -1,11 +1,13 @@
 //! `strictly generate`: free text for a prompt, streamed to stdout as it is
 //! decoded (greedy), through the model's own chat template.
+//!
+//! It runs on the same engine as `serve` and `extract` (a request without a
+//! constraint), so there is one generation loop to trust and to measure.
 
 use std::io::{Read, Write};
 
 use anyhow::Context;
-use strictly_model::chat::Message;
-use strictly_model::host::{argmax, to_f32_vec};
+use strictly_engine::{ChatMessage, EngineConfig, Event, GenerateRequest, Role};
 
 use super::runtime::ModelArgs;
 
@@ -26,6 +28,26 @@ pub struct Args {
     model: ModelArgs,
 }
 
+/// The engine request for the command's arguments.
+fn request(
+    prompt: String,
+    system: Option<String>,
+    raw: bool,
+    max_tokens: usize,
+) -> GenerateRequest {
+    let request = if raw {
+        GenerateRequest::raw(prompt)
+    } else {
+        let mut messages = Vec::new();
+        if let Some(system) = system {
+            messages.push(ChatMessage::new(Role::System, system));
+        }
+        messages.push(ChatMessage::new(Role::User, prompt));
+        GenerateRequest::new(messages)
+    };
+    request.with_max_tokens(max_tokens.max(1))
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let prompt = match args.prompt {
         Some(p) => p,
@@ -38,52 +60,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let rt = args.model.load()?;
-    let tokenizer = rt.source.tokenizer().context("loading the tokenizer")?;
-    let text = if args.raw {
-        prompt
-    } else {
-        let template = rt
-            .source
-            .chat_template()
-            .context("loading the chat template")?;
-        let mut messages = Vec::new();
-        if let Some(system) = args.system {
-            messages.push(Message::new("system", system));
-        }
-        messages.push(Message::new("user", prompt));
-        template.render(&messages, true)?
+    let parts = strictly_engine::qwen::parts(rt.model, &rt.source)?;
+    let config = EngineConfig {
+        max_batch: 1,
+        interactive_slots: 0,
+        ..EngineConfig::default()
     };
-    let ids = tokenizer.encode(&text, true)?;
-    let stop = tokenizer.eos_ids();
-
-    let model = &rt.model;
-    let mut cache = model.new_cache(ids.len() + args.max_tokens);
-    let mut logits = to_f32_vec(model.prefill(&ids, &mut cache, 512)?)?;
+    let engine = parts.start(config, None)?;
+    let mut events = engine.submit(request(prompt, args.system, args.raw, args.max_tokens))?;
     let mut out = std::io::stdout().lock();
-    // Tokens can end inside a UTF-8 sequence; hold bytes until they form text.
-    let mut pending: Vec<u8> = Vec::new();
-    for _ in 0..args.max_tokens {
-        let next = argmax(&logits).context("empty logits")?;
-        if stop.contains(&next) {
-            break;
+    // Token texts arrive already cut at UTF-8 character boundaries.
+    while let Some(event) = events.blocking_next() {
+        match event {
+            Event::Token(token) => {
+                out.write_all(token.text.as_bytes())?;
+                out.flush()?;
+            }
+            Event::Done(_) => break,
+            Event::Error(err) => return Err(err.into()),
         }
-        if !tokenizer.is_special(next) {
-            pending.extend_from_slice(tokenizer.token_bytes(next));
-            let valid = match std::str::from_utf8(&pending) {
-                Ok(s) => s.len(),
-                Err(e) if e.error_len().is_none() => e.valid_up_to(),
-                Err(_) => pending.len(), // not UTF-8 at all: pass the bytes through
-            };
-            out.write_all(&pending[..valid])?;
-            out.flush()?;
-            pending.drain(..valid);
-        }
-        if cache.len() >= cache.max_len() {
-            break;
-        }
-        logits = to_f32_vec(model.decode(&[next], &mut [&mut cache])?)?;
     }
-    out.write_all(&pending)?;
     writeln!(out)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_and_raw_requests() {
+        let chat = request("hi".into(), Some("be brief".into()), false, 0);
+        assert_eq!(chat.messages.len(), 2);
+        assert_eq!(chat.messages[0].role, Role::System);
+        assert!(!chat.raw);
+        assert_eq!(chat.max_tokens, Some(1));
+        let raw = request("<|im_start|>hi".into(), None, true, 7);
+        assert!(raw.raw);
+        assert_eq!(raw.messages[0].content, "<|im_start|>hi");
+        assert_eq!(raw.max_tokens, Some(7));
+    }
 }
