@@ -136,7 +136,24 @@ impl Qwen2 {
             cache.check_layers(self.layers.len())?;
             cache.reserve(seq.len())?;
         }
+        // The step runs on a thread of the worker pool rather than the
+        // caller's: every parallel product of the step then splits with the
+        // other workers directly, instead of the caller handing each one to
+        // the pool and sleeping until it is done (a few wake-ups per product,
+        // ~170 products per decoded token).
+        if rayon::current_thread_index().is_none() && crate::device::is_cpu(&self.device) {
+            return rayon::scope(|_| self.step(tokens, caches, rows));
+        }
+        self.step(tokens, caches, rows)
+    }
 
+    /// [`Self::forward`] after its checks.
+    fn step(
+        &self,
+        tokens: &[&[u32]],
+        caches: &mut [&mut KvCache],
+        rows: LogitRows,
+    ) -> Result<Tensor<2>, ForwardError> {
         let mut spans: Vec<Range<usize>> = Vec::with_capacity(tokens.len());
         let mut positions = Vec::new();
         let mut flat = Vec::new();
