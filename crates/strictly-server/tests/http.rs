@@ -157,6 +157,15 @@ async fn a_document_longer_than_the_context_is_413_with_token_counts() {
     assert_error(status, &body, 413, "document_too_large");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("context 600 tokens"), "{message}");
+    // The prompt's own count: the 1,000-byte document alone is 1,000
+    // tokens of the byte vocabulary.
+    let prompt_tokens: usize = message
+        .strip_prefix("the prompt has ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no prompt token count in {message:?}"));
+    assert!(prompt_tokens > 1_000, "{message}");
+    assert!(message.contains("at most "), "{message}");
 }
 
 #[actix_web::test]
@@ -439,34 +448,36 @@ async fn openapi_document_matches_the_committed_copy() {
     );
 }
 
-/// A real socket: the client sends a request and hangs up; the engine must
-/// stop working on it and free its slot.
-#[test]
-fn a_client_that_disconnects_frees_its_slot() {
-    let model = ScriptedModel::new(&"a".repeat(4000)).with_delay(Duration::from_millis(1));
-    let log = model.log();
-    let engine = engine_with_model(EngineConfig::default(), model);
+/// Starts the server on a real socket over `engine` and returns its address
+/// (the server thread lives until the test process ends).
+fn serve_on_socket(engine: Engine) -> std::net::SocketAddr {
     let config = ServerConfig {
         port: 0,
         workers: 1,
         ..ServerConfig::default()
     };
-    let state = ready(engine.clone(), config);
-    let system = std::thread::spawn(move || {
+    let state = ready(engine, config);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let (server, addrs) = strictly_server::run(state).unwrap();
-            ADDR.set(addrs[0]).unwrap();
+            tx.send(addrs[0]).unwrap();
             server.await
         })
     });
-    let addr = loop {
-        if let Some(a) = ADDR.get() {
-            break *a;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let body =
-        json!({"messages": [{"role": "user", "content": "x"}], "max_tokens": 3000}).to_string();
+    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+}
+
+/// Sends a long chat completion on a real socket, waits until it runs,
+/// optionally reads the start of the answer, hangs up, and checks that the
+/// engine stops working on it and frees its slot.
+fn hang_up_and_check_the_slot_is_freed(stream: bool) {
+    let model = ScriptedModel::new(&"a".repeat(4000)).with_delay(Duration::from_millis(1));
+    let log = model.log();
+    let engine = engine_with_model(EngineConfig::default(), model);
+    let addr = serve_on_socket(engine.clone());
+    let body = json!({"messages": [{"role": "user", "content": "x"}], "max_tokens": 3000, "stream": stream})
+        .to_string();
     let mut socket = std::net::TcpStream::connect(addr).unwrap();
     write!(
         socket,
@@ -475,6 +486,14 @@ fn a_client_that_disconnects_frees_its_slot() {
     )
     .unwrap();
     let started = Instant::now();
+    if stream {
+        // The head and the first events arrive while the answer is decoded.
+        let mut first = [0u8; 512];
+        let n = socket.read(&mut first).unwrap();
+        let head = String::from_utf8_lossy(&first[..n]);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.contains("text/event-stream"), "{head}");
+    }
     while engine.running() == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(10),
@@ -498,7 +517,14 @@ fn a_client_that_disconnects_frees_its_slot() {
         passes < 2500,
         "the abandoned request ran on ({passes} passes)"
     );
-    drop(system);
 }
 
-static ADDR: std::sync::OnceLock<std::net::SocketAddr> = std::sync::OnceLock::new();
+#[test]
+fn a_client_that_disconnects_frees_its_slot() {
+    hang_up_and_check_the_slot_is_freed(false);
+}
+
+#[test]
+fn a_streaming_client_that_disconnects_frees_its_slot() {
+    hang_up_and_check_the_slot_is_freed(true);
+}

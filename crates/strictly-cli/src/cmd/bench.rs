@@ -17,6 +17,8 @@ use super::runtime::ModelArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -34,6 +36,14 @@ pub struct Args {
     context: usize,
     #[command(flatten)]
     model: ModelArgs,
+}
+
+/// `strictly bench` subcommands; without one, the model benchmark runs.
+#[derive(clap::Subcommand)]
+enum Command {
+    /// The HTTP service on the examples: requests/s, latency, forced tokens,
+    /// mask time, accuracy and shared-prefix reuse, as JSON.
+    Serve(super::bench_serve::Args),
 }
 
 /// Deterministic, varied token ids below the special tokens.
@@ -84,6 +94,9 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(Command::Serve(serve)) = args.command {
+        return super::bench_serve::run(serve);
+    }
     let rt = args.model.load()?;
     let model = &rt.model;
     // Warm-up: first calls allocate and (on GPUs) compile kernels.

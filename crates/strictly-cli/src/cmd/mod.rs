@@ -2,6 +2,7 @@
 
 pub mod batch;
 pub mod bench;
+pub mod bench_serve;
 pub mod extract;
 pub mod generate;
 pub mod lint;
