@@ -106,6 +106,22 @@ fn chunked_prefill_equals_one_shot() {
 }
 
 #[test]
+fn long_prompts_equal_token_by_token() {
+    // Long enough for several query blocks in one prefill call, the last
+    // one partial, and for a second call that starts mid-cache.
+    let (model, _) = tiny(true, f32_options());
+    let tokens: Vec<u32> = (0..333).map(|i| (i * 37 % VOCAB) as u32).collect();
+    let mut one = model.new_cache(16);
+    let stepwise = to_f32_vec(model.prefill(&tokens, &mut one, 1).unwrap()).unwrap();
+    for chunk in [300, 333] {
+        let mut cache = model.new_cache(16);
+        let blocked = to_f32_vec(model.prefill(&tokens, &mut cache, chunk).unwrap()).unwrap();
+        let diff = max_abs_diff(&stepwise, &blocked);
+        assert!(diff < 1e-4, "chunk {chunk}: diff {diff}");
+    }
+}
+
+#[test]
 fn batched_decode_equals_per_sequence_decode() {
     let (model, _) = tiny(true, f32_options());
     let prompts: [&[u32]; 3] = [&TOKENS[..2], &TOKENS[3..9], &TOKENS[..5]];

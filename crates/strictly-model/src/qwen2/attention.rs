@@ -15,6 +15,11 @@ use super::rope::Rope;
 use crate::kv_cache::KvCache;
 use crate::linear::Linear;
 
+/// Query rows per attention call in prefill: small enough that most of the
+/// causally masked scores are skipped, large enough that each call is a
+/// sizeable matrix product.
+const QUERY_BLOCK: usize = 128;
+
 /// Self-attention block of one decoder layer.
 #[derive(Module, Debug)]
 pub struct Attention {
@@ -100,18 +105,48 @@ impl Attention {
         out.reshape([1, self.heads * self.head_dim])
     }
 
-    /// Several new tokens (prefill): keys/values are repeated per query head
-    /// and a causal mask aligned to the end of the cache hides later positions.
+    /// Several new tokens (prefill): a causal mask aligned to the end of the
+    /// cache hides later positions.
+    ///
+    /// Queries go in blocks of [`QUERY_BLOCK`] rows, each against the keys
+    /// up to its own last position only, so the masked half of the score
+    /// matrix is mostly never computed (the mask stays aligned: a block's
+    /// last query sits at its last key). The CPU backend reads each shared
+    /// key/value head in place; other backends get them repeated per query
+    /// head.
     fn attend_many(&self, q: Tensor<3>, keys: Tensor<4>, values: Tensor<4>) -> Tensor<2> {
         let n = q.dims()[0];
-        let q = q.swap_dims(0, 1).unsqueeze::<4>();
-        let keys = self.repeat_kv(keys);
-        let values = self.repeat_kv(values);
+        let q = q.swap_dims(0, 1).unsqueeze::<4>(); // [1, heads, n, dim]
+        let (keys, values) = if crate::device::is_cpu(&keys.device()) {
+            (keys, values)
+        } else {
+            (self.repeat_kv(keys), self.repeat_kv(values))
+        };
+        let len = keys.dims()[2];
         let options = AttentionModuleOptions {
             is_causal: true,
             ..Default::default()
         };
-        let out = attention(q, keys, values, None, None, options); // [1, heads, n, dim]
+        let mut blocks = Vec::with_capacity(n.div_ceil(QUERY_BLOCK));
+        for start in (0..n).step_by(QUERY_BLOCK) {
+            let rows = QUERY_BLOCK.min(n - start);
+            // Keys up to this block's last query.
+            let visible = len - (n - start - rows);
+            let out = attention(
+                q.clone().narrow(2, start, rows),
+                keys.clone().narrow(2, 0, visible),
+                values.clone().narrow(2, 0, visible),
+                None,
+                None,
+                options,
+            ); // [1, heads, rows, dim]
+            blocks.push(out);
+        }
+        let out = if blocks.len() == 1 {
+            blocks.remove(0)
+        } else {
+            Tensor::cat(blocks, 2)
+        };
         out.reshape([self.heads, n, self.head_dim])
             .swap_dims(0, 1)
             .reshape([n, self.heads * self.head_dim])
