@@ -55,6 +55,9 @@ pub struct Args {
     /// Sequences decoded together (one KV cache slot each).
     #[arg(long, default_value_t = EngineConfig::default().max_batch)]
     max_batch: usize,
+    /// Slots batch-job rows never take, kept for interactive requests.
+    #[arg(long, default_value_t = EngineConfig::default().interactive_slots)]
+    interactive_slots: usize,
     /// Requests allowed to wait for a slot before new ones get 429.
     #[arg(long, default_value_t = EngineConfig::default().max_queue)]
     max_queue: usize,
@@ -87,6 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let engine_config = EngineConfig {
         max_batch: args.max_batch.max(1),
         max_queue: args.max_queue,
+        interactive_slots: args.interactive_slots,
         request_timeout: Duration::from_secs(args.timeout_secs.max(1)),
         max_prompt_tokens: args.max_prompt_tokens,
         ..EngineConfig::default()
