@@ -47,6 +47,8 @@ pub(crate) struct ActTile<'a, const R: usize> {
     pub vals: &'a [i8],
     pub scales: &'a [f32],
     pub bias: &'a [i32],
+    /// `d · Σ q` per 32-element block (for Q4_K's offsets).
+    pub sums: &'a [f32],
 }
 
 impl QuantRows {
@@ -114,6 +116,7 @@ impl QuantRows {
             vals: &self.vals[i0 * k..(i0 + R) * k],
             scales: &self.scales[i0 * k / LANE..(i0 + R) * k / LANE],
             bias: &self.bias[i0 * k / LANE..(i0 + R) * k / LANE],
+            sums: &self.sums[i0 * k / ACT_BLOCK..(i0 + R) * k / ACT_BLOCK],
         }
     }
 }
