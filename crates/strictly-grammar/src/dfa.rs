@@ -24,6 +24,7 @@ use regex_syntax::hir::Hir;
 use crate::chardist::CharDist;
 use crate::error::DfaError;
 use crate::hash::FastMap;
+use crate::inside_class::InsideClasses;
 
 /// The dead state: no continuation is in the language.
 pub const DEAD: u32 = 0;
@@ -40,6 +41,8 @@ pub struct Dfa {
     dist: OnceLock<Arc<CharDist>>,
     /// Content hash, computed on first use.
     id: OnceLock<u128>,
+    /// Classes of states with equal inside-token sets, computed on first use.
+    inside: OnceLock<Arc<InsideClasses>>,
 }
 
 impl PartialEq for Dfa {
@@ -136,6 +139,13 @@ impl Dfa {
             b.copy_from_slice(&d[..16]);
             u128::from_le_bytes(b)
         })
+    }
+
+    /// Classes of states for the inside-token cache (cached).
+    pub(crate) fn inside_classes(&self) -> Arc<InsideClasses> {
+        self.inside
+            .get_or_init(|| Arc::new(InsideClasses::of(self)))
+            .clone()
     }
 
     /// Character distances of every state (cached).
@@ -379,7 +389,11 @@ impl Dfa {
         if self.start == DEAD {
             return raw.finish(DEAD);
         }
-        let start = if self.accepts(self.start) { rid(rest.start) } else { self.start };
+        let start = if self.accepts(self.start) {
+            rid(rest.start)
+        } else {
+            self.start
+        };
         raw.finish(start)
     }
 
@@ -744,6 +758,7 @@ impl RawBuilder {
             start,
             dist: OnceLock::new(),
             id: OnceLock::new(),
+            inside: OnceLock::new(),
         }
     }
 }

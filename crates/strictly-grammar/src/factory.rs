@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 
 use crate::error::CompileError;
 use crate::grammar::Grammar;
-use crate::hash::FastMap;
 use crate::inside::InsideCache;
 use crate::json::JsonOptions;
 use crate::mask::TokenMask;
@@ -28,9 +27,6 @@ const GRAMMAR_CACHE_CAPACITY: usize = 256;
 #[derive(Debug)]
 pub struct CompiledGrammar {
     pub(crate) grammar: Grammar,
-    /// Content hashes of the grammar's DFAs (equal DFAs, equal ids), which
-    /// key the factory's token-set caches.
-    pub(crate) dfa_global: Vec<u128>,
     key: [u8; 32],
 }
 
@@ -179,12 +175,7 @@ impl Factory {
     }
 
     fn register(&self, grammar: Grammar, key: [u8; 32]) -> CompiledGrammar {
-        let ids = grammar.dfas().iter().map(|d| d.content_id()).collect();
-        CompiledGrammar {
-            grammar,
-            dfa_global: ids,
-            key,
-        }
+        CompiledGrammar { grammar, key }
     }
 
     pub fn vocab(&self) -> &Arc<Vocabulary> {

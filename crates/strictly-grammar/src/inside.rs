@@ -29,19 +29,42 @@ pub(crate) struct InsideEntry {
     pub paths: Vec<u8>,
 }
 
-/// A lexer state named by global DFA ids: `(dfa, state)` pairs, whitespace
-/// skipped so far, and whether the lexeme has started.
-pub(crate) type Signature = (Box<[(u128, u32)]>, u8, bool);
+/// A lexer state named by the canonical names of its alive inside classes,
+/// whitespace skipped so far, and whether the lexeme has started.
+pub(crate) type Signature = (Box<[u128]>, u8, bool);
 
 /// `None` records a state too cheap to be worth caching.
 #[derive(Default)]
 pub(crate) struct InsideCache {
     map: RwLock<FastMap<Signature, Option<Arc<InsideEntry>>>>,
+    /// `(a, b)` class names → whether `b` simulates `a`.
+    sim: RwLock<FastMap<(u128, u128), bool>>,
 }
 
 impl InsideCache {
     pub fn get(&self, sig: &Signature) -> Option<Option<Arc<InsideEntry>>> {
         self.map.read().ok()?.get(sig).cloned()
+    }
+
+    /// Whether class `b` simulates class `a`, computed by `f` on first use.
+    pub fn simulates(&self, a: u128, b: u128, f: impl FnOnce() -> bool) -> bool {
+        if let Some(&r) = self
+            .sim
+            .read()
+            .ok()
+            .and_then(|m| m.get(&(a, b)).copied())
+            .as_ref()
+        {
+            return r;
+        }
+        let r = f();
+        if let Ok(mut m) = self.sim.write() {
+            if m.len() >= CAPACITY * 16 {
+                m.clear();
+            }
+            m.insert((a, b), r);
+        }
+        r
     }
 
     pub fn insert(&self, sig: Signature, e: Option<Arc<InsideEntry>>) {

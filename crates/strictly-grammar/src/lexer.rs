@@ -104,6 +104,8 @@ pub(crate) struct Lexer {
     ids: FastMap<(Box<[(u32, u32)]>, bool), u32>,
     start_of_set: Vec<u32>,
     accepted: Vec<u32>,
+    /// Per state: bytes that may complete a lexeme (see `walk::may_accept`).
+    may_accept: Vec<Option<[u64; 4]>>,
 }
 
 impl Lexer {
@@ -114,6 +116,7 @@ impl Lexer {
             ids: FastMap::default(),
             start_of_set: Vec::new(),
             accepted: Vec::new(),
+            may_accept: Vec::new(),
         };
         lx.states.push(LexState {
             comps: Box::new([]),
@@ -295,6 +298,17 @@ impl Lexer {
     /// Whether the accepted set at `pos` depends on the character count.
     pub fn count_dependent(&self, l: u32) -> bool {
         self.states[l as usize].count_dependent
+    }
+
+    pub fn may_accept_mask(&self, l: u32) -> Option<[u64; 4]> {
+        self.may_accept.get(l as usize).copied().flatten()
+    }
+
+    pub fn set_may_accept_mask(&mut self, l: u32, mask: [u64; 4]) {
+        if self.may_accept.len() <= l as usize {
+            self.may_accept.resize(l as usize + 1, None);
+        }
+        self.may_accept[l as usize] = Some(mask);
     }
 
     pub fn state(&self, l: u32) -> &LexState {

@@ -16,6 +16,7 @@ pub mod factory;
 pub mod grammar;
 mod hash;
 mod inside;
+mod inside_class;
 pub mod json;
 mod lexer;
 pub mod mask;

@@ -146,6 +146,17 @@ impl Matcher {
         ok
     }
 
+    /// A one-line description of the current lexer position (for profiling).
+    #[doc(hidden)]
+    pub fn debug_position(&self) -> String {
+        let c = self.cursor;
+        let st = self.lexer.state(c.pos.l);
+        format!(
+            "row={} l={} comps={:?} start={} accepting={:?} chars={} esc={} ws={}",
+            c.row, c.pos.l, st.comps, st.is_start, st.accepting, c.pos.chars, c.pos.esc, c.pos.ws
+        )
+    }
+
     /// Whether an EOS token has been committed.
     pub fn is_finished(&self) -> bool {
         self.finished

@@ -7,10 +7,14 @@
 use std::sync::Arc;
 
 use crate::inside::{InsideEntry, Signature};
+use crate::inside_class::InsideClasses;
 use crate::lexer::LexPos;
 use crate::mask::TokenMask;
 use crate::matcher::{Cursor, Matcher};
 use crate::toktrie::{NO_TOKEN, TokTrie};
+
+/// Classes tried as simulators of the others in one lexer state.
+const MAX_SIMULATORS: usize = 4;
 
 /// Sets every token of the trie that the matcher can accept next.
 pub(crate) fn fill_mask(m: &mut Matcher, out: &mut TokenMask) {
@@ -138,16 +142,53 @@ fn inside_entry(m: &mut Matcher, trie: &TokTrie, pos: LexPos) -> Option<Arc<Insi
 fn signature(m: &Matcher, pos: LexPos) -> Signature {
     let st = m.lexer.state(pos.l);
     let g = &m.grammar.grammar;
-    let mut v: Vec<(u128, u32)> = st
+    // States are named by their inside class: the entry only depends on
+    // the behavior up to acceptance (see `inside_class`).
+    let mut v: Vec<(u128, u32, u32, Arc<InsideClasses>, u32)> = st
         .comps
         .iter()
-        .map(|&(t, s)| (m.grammar.dfa_global[g.lexeme(t).dfa as usize], s))
+        .map(|&(t, s)| {
+            let dfa = g.lexeme(t).dfa;
+            let d = &g.dfas[dfa as usize];
+            let cls = d.inside_classes();
+            let c = cls.class_of[s as usize];
+            let (name, width) = cls.name_width(d, c);
+            (name, dfa, c, cls, width)
+        })
         .collect();
-    v.sort_unstable();
-    v.dedup();
+    v.sort_unstable_by_key(|x| x.0);
+    v.dedup_by_key(|x| x.0);
+    // Classes simulated by another alive class add nothing to the entry.
+    // Only the widest classes are tried as simulators (the general key
+    // string next to literal property names), so this stays linear.
+    let mut dropped = vec![false; v.len()];
+    if v.len() > 1 {
+        let mut cands: Vec<usize> = (0..v.len()).filter(|&j| v[j].4 >= 2).collect();
+        cands.sort_unstable_by_key(|&j| std::cmp::Reverse(v[j].4));
+        cands.truncate(MAX_SIMULATORS);
+        for i in 0..v.len() {
+            dropped[i] = cands.iter().any(|&j| {
+                let (na, da, ca, ref csa, _) = v[i];
+                let (nb, db, cb, ref csb, _) = v[j];
+                j != i
+                    && !dropped[j]
+                    && InsideClasses::may_simulate(csa, ca, csb, cb)
+                    && m.factory.inside.simulates(na, nb, || {
+                        let (da, db) = (&g.dfas[da as usize], &g.dfas[db as usize]);
+                        crate::inside_class::simulates(da, csa, ca, db, csb, cb)
+                    })
+            });
+        }
+    }
+    let names: Vec<u128> = v
+        .iter()
+        .zip(&dropped)
+        .filter(|(_, d)| !**d)
+        .map(|(x, _)| x.0)
+        .collect();
     // The whitespace budget left is what matters, not the count itself.
     let ws_left = g.max_ws.saturating_sub(pos.ws);
-    (v.into_boxed_slice(), ws_left, st.is_start)
+    (names.into_boxed_slice(), ws_left, st.is_start)
 }
 
 /// Walks the whole trie from `pos` with DFA-level steps, collecting inside
@@ -183,24 +224,49 @@ fn build_rec(
     while ch < end {
         let n = nodes[ch as usize];
         *visited += 1;
-        if let Some((l2, ws2)) = m.lexer.step_pure(g, l, ws, n.byte) {
-            path.push(n.byte);
-            if !m.lexer.state(l2).accepting.is_empty() {
-                e.frontier
-                    .push((ch, e.paths.len() as u32, path.len() as u32));
-                e.paths.extend_from_slice(path);
-            } else {
-                if n.token != NO_TOKEN {
-                    insert(&mut e.inside, trie, ch, n.token);
-                }
-                if ch + 1 < n.subtree_end {
-                    build_rec(m, trie, ch, l2, ws2, path, e, visited);
-                }
+        path.push(n.byte);
+        // A byte on which some state of this class may complete a lexeme is
+        // a frontier: the walk continues there with the real cursor. The
+        // decision depends only on the classes, so the entry fits them all.
+        if may_accept(m, l, n.byte) {
+            e.frontier
+                .push((ch, e.paths.len() as u32, path.len() as u32));
+            e.paths.extend_from_slice(path);
+        } else if let Some((l2, ws2)) = m.lexer.step_pure(g, l, ws, n.byte) {
+            if n.token != NO_TOKEN {
+                insert(&mut e.inside, trie, ch, n.token);
             }
-            path.pop();
+            if ch + 1 < n.subtree_end {
+                build_rec(m, trie, ch, l2, ws2, path, e, visited);
+            }
         }
+        path.pop();
         ch = n.subtree_end;
     }
+}
+
+/// Whether byte `b` may complete a lexeme from lexer state `l`, for some
+/// state of the same inside classes.
+fn may_accept(m: &mut Matcher, l: u32, b: u8) -> bool {
+    let mask = match m.lexer.may_accept_mask(l) {
+        Some(mask) => mask,
+        None => {
+            let g = &m.grammar.grammar;
+            let mut mask = [0u64; 4];
+            for &(t, s) in m.lexer.state(l).comps.iter() {
+                let cls = g.dfas[g.lexeme(t).dfa as usize].inside_classes();
+                let c = cls.class_of[s as usize];
+                if let Some(w) = cls.accept_bytes.get(c as usize) {
+                    for i in 0..4 {
+                        mask[i] |= w[i];
+                    }
+                }
+            }
+            m.lexer.set_may_accept_mask(l, mask);
+            mask
+        }
+    };
+    (mask[(b >> 6) as usize] >> (b & 63)) & 1 == 1
 }
 
 /// Visits the children of `node`, with `c` the cursor after `node`'s bytes.

@@ -46,7 +46,10 @@ pub(crate) fn expand_dependencies(
             props: vec![(k.clone(), Schema::never("dependentRequired", ptr, "absent"))],
             ..Default::default()
         }));
-        let present = Schema::Object(Box::new(ObjSpec { required: vec![k.clone()], ..Default::default() }));
+        let present = Schema::Object(Box::new(ObjSpec {
+            required: vec![k.clone()],
+            ..Default::default()
+        }));
         let a = ctx.intersect(s.clone(), absent, ptr)?;
         let b = ctx.intersect(s, present, ptr)?;
         let b = ctx.intersect(b, dep, ptr)?;

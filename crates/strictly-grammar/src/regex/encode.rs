@@ -110,13 +110,23 @@ pub(crate) fn encoded_dfa(rx: &Rx, limit: usize) -> Result<Dfa, DfaError> {
         }
         Rx::Or(v) => {
             // Unions of patterns that all end with "anything": one head.
-            let heads: Vec<Node> =
-                v.iter().filter_map(|r| if let Rx::Node(n) = r { head_of(n) } else { None }).collect();
+            let heads: Vec<Node> = v
+                .iter()
+                .filter_map(|r| {
+                    if let Rx::Node(n) = r {
+                        head_of(n)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
             if heads.len() == v.len() {
                 return head_then_rest(&Node::Alt(heads), limit);
             }
             // Unions of plain nodes stay one NFA; others are products.
-            if v.iter().all(|r| matches!(r, Rx::Node(_)) && head_of_any(r).is_none()) {
+            if v.iter()
+                .all(|r| matches!(r, Rx::Node(_)) && head_of_any(r).is_none())
+            {
                 let nodes = v
                     .iter()
                     .filter_map(|r| {
@@ -176,8 +186,14 @@ fn head_of_any(r: &Rx) -> Option<Node> {
 /// of tracking X further (which would multiply states by the positions
 /// inside multi-byte characters).
 fn head_then_rest(head: &Node, limit: usize) -> Result<Dfa, DfaError> {
-    let d = Dfa::from_hir(&Hir::concat(vec![Hir::literal(&b"\""[..]), encode(head)?]), limit)?;
-    let tail = Dfa::from_hir(&Hir::concat(vec![encode(&any_star())?, Hir::literal(&b"\""[..])]), limit)?;
+    let d = Dfa::from_hir(
+        &Hir::concat(vec![Hir::literal(&b"\""[..]), encode(head)?]),
+        limit,
+    )?;
+    let tail = Dfa::from_hir(
+        &Hir::concat(vec![encode(&any_star())?, Hir::literal(&b"\""[..])]),
+        limit,
+    )?;
     Ok(d.then_rest(&tail))
 }
 
@@ -377,7 +393,11 @@ mod size_tests {
     /// Unanchored alternations stay small (no product with UTF-8 positions).
     #[test]
     fn unanchored_alternations_are_small() {
-        for p in ["en|de|ru|pt|nl|fr|it|es|pl|uk|zh-cn", "^list|date|time|string$", "ab"] {
+        for p in [
+            "en|de|ru|pt|nl|fr|it|es|pl|uk|zh-cn",
+            "^list|date|time|string$",
+            "ab",
+        ] {
             let n = parse_ecma(p).unwrap();
             let rx = search_language(&n, p).unwrap();
             let d = encoded_dfa(&rx, 2_000).unwrap();
