@@ -32,31 +32,31 @@ pub enum DfaError {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum CompileError {
     /// A standard keyword (or keyword value) the engine does not implement.
-    #[error("unsupported `{keyword}` at {pointer}: {reason}")]
+    #[error("unsupported `{keyword}` at {}: {reason}", show(pointer))]
     Unsupported {
         keyword: String,
         pointer: String,
         reason: String,
     },
     /// The schema admits no instance.
-    #[error("unsatisfiable `{keyword}` at {pointer}: {reason}")]
+    #[error("unsatisfiable `{keyword}` at {}: {reason}", show(pointer))]
     Unsatisfiable {
         keyword: String,
         pointer: String,
         reason: String,
     },
     /// A `$ref` outside the document; remote references are never fetched.
-    #[error("remote `$ref` \"{reference}\" at {pointer} is not fetched")]
+    #[error("remote `$ref` \"{reference}\" at {} is not fetched", show(pointer))]
     RemoteRef { reference: String, pointer: String },
     /// A keyword with a value of the wrong shape.
-    #[error("invalid `{keyword}` at {pointer}: {reason}")]
+    #[error("invalid `{keyword}` at {}: {reason}", show(pointer))]
     Invalid {
         keyword: String,
         pointer: String,
         reason: String,
     },
     /// A construction exceeded an engine limit.
-    #[error("too complex `{keyword}` at {pointer}: {reason}")]
+    #[error("too complex `{keyword}` at {}: {reason}", show(pointer))]
     TooComplex {
         keyword: String,
         pointer: String,
@@ -77,11 +77,22 @@ pub enum CompileError {
     Json(String),
 }
 
+/// A schema location as a plain JSON Pointer: the compiler tracks
+/// locations as URI fragments (`#/properties/a`), users get `/properties/a`.
+pub(crate) fn plain_pointer(p: &str) -> String {
+    p.strip_prefix('#').unwrap_or(p).to_string()
+}
+
+/// The root's pointer is empty; messages say so in words.
+fn show(p: &str) -> &str {
+    if p.is_empty() { "the root" } else { p }
+}
+
 impl CompileError {
     pub(crate) fn unsupported(keyword: &str, pointer: &str, reason: impl Into<String>) -> Self {
         CompileError::Unsupported {
             keyword: keyword.to_string(),
-            pointer: pointer.to_string(),
+            pointer: plain_pointer(pointer),
             reason: reason.into(),
         }
     }
@@ -89,7 +100,7 @@ impl CompileError {
     pub(crate) fn unsatisfiable(keyword: &str, pointer: &str, reason: impl Into<String>) -> Self {
         CompileError::Unsatisfiable {
             keyword: keyword.to_string(),
-            pointer: pointer.to_string(),
+            pointer: plain_pointer(pointer),
             reason: reason.into(),
         }
     }
@@ -97,7 +108,7 @@ impl CompileError {
     pub(crate) fn invalid(keyword: &str, pointer: &str, reason: impl Into<String>) -> Self {
         CompileError::Invalid {
             keyword: keyword.to_string(),
-            pointer: pointer.to_string(),
+            pointer: plain_pointer(pointer),
             reason: reason.into(),
         }
     }
@@ -105,7 +116,7 @@ impl CompileError {
     pub(crate) fn too_complex(keyword: &str, pointer: &str, reason: impl Into<String>) -> Self {
         CompileError::TooComplex {
             keyword: keyword.to_string(),
-            pointer: pointer.to_string(),
+            pointer: plain_pointer(pointer),
             reason: reason.into(),
         }
     }

@@ -101,7 +101,11 @@ fn objects() {
     let s = json!({"type": "object", "propertyNames": {"pattern": "^[a-z]+$"}});
     table(s, &["{\"ab\": 1}"], &["{\"A\": 1}"]);
     let s = json!({"type": "object", "dependentSchemas": {"a": {"properties": {"b": {"type": "integer"}}, "required": ["b"]}}});
-    table(s, &["{\"a\": 1, \"b\": 2}", "{\"b\": \"x\"}", "{}"], &["{\"a\": 1}", "{\"a\": 1, \"b\": \"x\"}"]);
+    table(
+        s,
+        &["{\"a\": 1, \"b\": 2}", "{\"b\": \"x\"}", "{}"],
+        &["{\"a\": 1}", "{\"a\": 1, \"b\": \"x\"}"],
+    );
     let s = json!({"type": "object", "dependentRequired": {"a": ["b"]}});
     table(
         s,
@@ -273,22 +277,22 @@ fn errors_name_keyword_and_pointer() {
         (
             json!({"type": "object", "properties": {"a": {"unevaluatedProperties": false}}}),
             "unevaluatedProperties",
-            "#/properties/a/unevaluatedProperties",
+            "/properties/a/unevaluatedProperties",
         ),
         (
             json!({"$ref": "http://example.com/s.json"}),
             "$ref",
-            "#/$ref",
+            "/$ref",
         ),
         (
             json!({"type": "integer", "minimum": 5, "maximum": 1}),
             "minimum",
-            "#/minimum",
+            "/minimum",
         ),
         (
             json!({"properties": {"p": {"type": "string", "pattern": "(a)\\1"}}}),
             "pattern",
-            "#/properties/p/pattern",
+            "/properties/p/pattern",
         ),
     ];
     for (schema, kw, ptr) in cases {

@@ -219,7 +219,7 @@ pub(crate) fn with_pointer(e: CompileError, ptr: &str) -> CompileError {
             reason,
         } if pointer.is_empty() => CompileError::TooComplex {
             keyword,
-            pointer: ptr.to_string(),
+            pointer: crate::error::plain_pointer(ptr),
             reason,
         },
         CompileError::Unsupported {
@@ -228,7 +228,7 @@ pub(crate) fn with_pointer(e: CompileError, ptr: &str) -> CompileError {
             reason,
         } if pointer.is_empty() => CompileError::Unsupported {
             keyword,
-            pointer: ptr.to_string(),
+            pointer: crate::error::plain_pointer(ptr),
             reason,
         },
         CompileError::Regex {
@@ -242,7 +242,7 @@ pub(crate) fn with_pointer(e: CompileError, ptr: &str) -> CompileError {
                 .filter(|k| *k == "pattern")
                 .unwrap_or("pattern")
                 .into(),
-            pointer: ptr.to_string(),
+            pointer: crate::error::plain_pointer(ptr),
             reason: format!("{reason} at offset {offset} in {pattern:?}"),
         },
         e => e,

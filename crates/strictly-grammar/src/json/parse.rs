@@ -156,7 +156,7 @@ impl<'a> Ctx<'a> {
                 self.ids.get(&format!("#{frag}")).cloned().ok_or_else(|| {
                     CompileError::RemoteRef {
                         reference: r.to_string(),
-                        pointer: at.to_string(),
+                        pointer: crate::error::plain_pointer(at),
                     }
                 })?
             }
@@ -169,7 +169,7 @@ impl<'a> Ctx<'a> {
         } else {
             return Err(CompileError::RemoteRef {
                 reference: r.to_string(),
-                pointer: at.to_string(),
+                pointer: crate::error::plain_pointer(at),
             });
         };
         if self.lookup(&ptr).is_none() {
@@ -531,7 +531,9 @@ impl<'a> Ctx<'a> {
             } else {
                 "exclusiveMinimum"
             };
-            return Ok(Schema::never(
+            // Contradictory bounds in one schema object are an authoring
+            // mistake, refused rather than silently matching nothing.
+            return Err(CompileError::unsatisfiable(
                 kw,
                 &ptr_push(ptr, kw),
                 "the lower bound is above the upper bound",
@@ -570,7 +572,7 @@ impl<'a> Ctx<'a> {
             }
         }
         if spec.max.is_some_and(|mx| mx < spec.min) {
-            return Ok(Schema::never(
+            return Err(CompileError::unsatisfiable(
                 "minLength",
                 &ptr_push(ptr, "minLength"),
                 "minLength is above maxLength",
@@ -637,7 +639,7 @@ impl<'a> Ctx<'a> {
         }
         spec.unique = matches!(m.get("uniqueItems"), Some(Value::Bool(true)));
         if spec.max.is_some_and(|mx| mx < spec.min) {
-            return Ok(Schema::never(
+            return Err(CompileError::unsatisfiable(
                 "minItems",
                 &ptr_push(ptr, "minItems"),
                 "minItems is above maxItems",
@@ -719,7 +721,10 @@ impl<'a> Ctx<'a> {
                             let names = names.ok_or_else(|| {
                                 CompileError::invalid(kw, ptr, "must list strings")
                             })?;
-                            let req = ObjSpec { required: names, ..Default::default() };
+                            let req = ObjSpec {
+                                required: names,
+                                ..Default::default()
+                            };
                             deps.push((k.clone(), Schema::Object(Box::new(req))));
                         }
                         v if kw != "dependentRequired" => {
@@ -729,13 +734,19 @@ impl<'a> Ctx<'a> {
                                 deps.push((k.clone(), s));
                             }
                         }
-                        _ => return Err(CompileError::invalid(kw, ptr, "must map keys to arrays of names")),
+                        _ => {
+                            return Err(CompileError::invalid(
+                                kw,
+                                ptr,
+                                "must map keys to arrays of names",
+                            ));
+                        }
                     }
                 }
             }
         }
         if spec.max.is_some_and(|mx| mx < spec.min) {
-            return Ok(Schema::never(
+            return Err(CompileError::unsatisfiable(
                 "minProperties",
                 &ptr_push(ptr, "minProperties"),
                 "minProperties is above maxProperties",
