@@ -3,8 +3,16 @@
 //!
 //! ```text
 //! cargo run -p strictly-grammar --example maskbench -- DIR [--json] [--timeout-s N]
-//!     [--filter SUBSTRING] [--details FILE]
+//!     [--filter SUBSTRING] [--only LIST] [--details FILE] [--stats FILE]
+//!     [--ratchet FILE]
 //! ```
+//!
+//! `--only` reads file names (the first tab-separated field of each line,
+//! as in `--details` and `--stats` output); `--stats` writes one line per
+//! file: name, TTFM, slowest mask, masks, total mask time (µs) and masks
+//! over 500 µs. `--ratchet` checks the per-file statuses against a
+//! committed file (see `maskbench::check_ratchet`): exit status 1 when a
+//! file got worse, the file updated when some got better.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,12 +29,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut filter = String::new();
     let mut details: Option<PathBuf> = None;
     let mut only: Option<Vec<String>> = None;
+    let mut stats: Option<PathBuf> = None;
+    let mut ratchet: Option<PathBuf> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--json" => json = true,
             "--timeout-s" => timeout = args.next().ok_or("--timeout-s N")?.parse()?,
             "--filter" => filter = args.next().ok_or("--filter S")?,
             "--details" => details = Some(args.next().ok_or("--details FILE")?.into()),
+            "--stats" => stats = Some(args.next().ok_or("--stats FILE")?.into()),
+            "--ratchet" => ratchet = Some(args.next().ok_or("--ratchet FILE")?.into()),
             "--only" => {
                 let list = std::fs::read_to_string(args.next().ok_or("--only FILE")?)?;
                 only = Some(
@@ -56,8 +68,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files: Vec<PathBuf> = maskbench::list_files(&dir)?
         .into_iter()
         .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().contains(&filter))
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n.contains(&filter) && only.as_ref().is_none_or(|o| o.iter().any(|x| *x == n))
+            })
         })
         .collect();
     let opts = BenchOptions {
@@ -67,8 +81,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut done = 0;
     let total = files.len();
     let mut detail_lines = Vec::new();
+    let mut stat_lines = Vec::new();
     let report = maskbench::run_dir(&factory, &files, tokenize, &opts, &mut |o| {
         done += 1;
+        let max = o.tbm_us.iter().cloned().fold(0.0f32, f32::max);
+        let sum: f32 = o.tbm_us.iter().sum();
+        let slow = o.tbm_us.iter().filter(|&&x| x > 500.0).count();
+        stat_lines.push(format!(
+            "{}\t{:.0}\t{:.0}\t{}\t{:.0}\t{}",
+            o.name,
+            o.ttfm_us.unwrap_or(0.0),
+            max,
+            o.tbm_us.len(),
+            sum,
+            slow
+        ));
         if o.status != Status::Passing {
             detail_lines.push(format!(
                 "{}\t{}\t{}",
@@ -81,6 +108,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("{done}/{total}");
         }
     });
+    if let Some(p) = stats {
+        std::fs::write(p, stat_lines.join("\n") + "\n")?;
+    }
     if let Some(p) = details {
         std::fs::write(p, detail_lines.join("\n") + "\n")?;
     }
@@ -88,6 +118,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{}", report.to_json());
     } else {
         print!("{}", report.table());
+    }
+    if let Some(p) = ratchet {
+        let r = maskbench::check_ratchet(&p, &report)?;
+        for w in &r.worse {
+            eprintln!("worse: {w}");
+        }
+        if !r.worse.is_empty() {
+            eprintln!("{} file(s) got worse than {}", r.worse.len(), p.display());
+            std::process::exit(1);
+        }
+        if r.updated {
+            eprintln!(
+                "{} file(s) got better; {} updated",
+                r.better.len(),
+                p.display()
+            );
+        }
     }
     Ok(())
 }

@@ -491,24 +491,107 @@ fn run_isolated(
     }
 }
 
-/// Compares a run with the committed expectations: returns the files that
-/// got worse (passing before, not now) and those that got better.
+/// Compares a run with the committed expectations (file name → status):
+/// returns the files that got worse and those that got better. Worse is a
+/// passing file that no longer passes, or a file that newly crashes, times
+/// out or accepts an invalid instance; better is a file that newly passes.
+/// Files absent from the run (a filtered run) are not compared.
 pub fn ratchet(expected: &Value, report: &Report) -> (Vec<String>, Vec<String>) {
     let mut worse = Vec::new();
     let mut better = Vec::new();
     for o in &report.outcomes {
         let before = expected.get(&o.name).and_then(Value::as_str);
         let now = o.status.as_str();
+        let alarming = matches!(
+            o.status,
+            Status::Crash | Status::Timeout | Status::InvalidationError
+        );
         match before {
-            Some("passing") if now != "passing" => {
-                worse.push(format!("{}: passing → {now} ({})", o.name, o.detail))
-            }
-            Some(b) if b != "passing" && now == "passing" => better.push(o.name.clone()),
-            None if now == "passing" => better.push(o.name.clone()),
+            Some(b) if b == now => {}
+            Some("passing") => worse.push(format!("{}: passing → {now} ({})", o.name, o.detail)),
+            Some(b) if alarming => worse.push(format!("{}: {b} → {now} ({})", o.name, o.detail)),
+            None if alarming => worse.push(format!("{}: new file, {now} ({})", o.name, o.detail)),
+            _ if now == "passing" => better.push(o.name.clone()),
             _ => {}
         }
     }
     (worse, better)
+}
+
+/// Why a ratchet file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RatchetError {
+    #[error("reading or writing {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a JSON object of file name → status: {reason}")]
+    Format { path: String, reason: String },
+}
+
+/// What a ratchet check found.
+#[derive(Debug, Default)]
+pub struct RatchetOutcome {
+    /// Files that got worse (the check fails when any).
+    pub worse: Vec<String>,
+    /// Files that got better (recorded in the file when nothing got worse).
+    pub better: Vec<String>,
+    /// Whether the file was rewritten.
+    pub updated: bool,
+}
+
+/// Checks `report` against the ratchet file at `path`: a regression is
+/// reported and leaves the file alone; otherwise improvements (and files
+/// not recorded yet) are written back, so the file only ever gets better.
+/// A missing file is created from the run.
+pub fn check_ratchet(path: &Path, report: &Report) -> Result<RatchetOutcome, RatchetError> {
+    let p = path.display().to_string();
+    let mut expected = match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str::<Value>(&text).map_err(|e| RatchetError::Format {
+            path: p.clone(),
+            reason: e.to_string(),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Value::Object(Default::default()),
+        Err(source) => return Err(RatchetError::Io { path: p, source }),
+    };
+    let Some(map) = expected.as_object_mut() else {
+        return Err(RatchetError::Format {
+            path: p,
+            reason: "not an object".into(),
+        });
+    };
+    let probe = Value::Object(map.clone());
+    let (worse, better) = ratchet(&probe, report);
+    let mut out = RatchetOutcome {
+        worse,
+        better,
+        updated: false,
+    };
+    if !out.worse.is_empty() {
+        return Ok(out);
+    }
+    let mut changed = false;
+    for o in &report.outcomes {
+        let now = Value::String(o.status.as_str().into());
+        if map.get(&o.name) != Some(&now) {
+            map.insert(o.name.clone(), now);
+            changed = true;
+        }
+    }
+    if changed {
+        let mut sorted: Vec<(&String, &Value)> = map.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        let mut text = String::from("{\n");
+        for (i, (k, v)) in sorted.iter().enumerate() {
+            let sep = if i + 1 < sorted.len() { "," } else { "" };
+            text.push_str(&format!("  {}: {}{sep}\n", Value::String((*k).clone()), v));
+        }
+        text.push_str("}\n");
+        std::fs::write(path, text).map_err(|source| RatchetError::Io { path: p, source })?;
+        out.updated = true;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -531,6 +614,54 @@ mod tests {
         assert_eq!(python_float(0.0001), "0.0001");
         assert_eq!(python_float(0.00001234), "1.234e-05");
         let _ = json!(null);
+    }
+
+    fn outcome(name: &str, status: Status) -> FileOutcome {
+        FileOutcome {
+            name: name.into(),
+            status,
+            detail: String::new(),
+            ttfm_us: None,
+            tbm_us: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn ratchet_fails_on_regressions_and_records_improvements() {
+        let dir = std::env::temp_dir().join(format!("ratchet-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("expected.json");
+        std::fs::write(
+            &path,
+            r#"{"a.json": "passing", "b.json": "compile_error", "c.json": "validation_error"}"#,
+        )
+        .unwrap();
+        // c gets better, b unchanged: recorded.
+        let report = Report {
+            outcomes: vec![
+                outcome("a.json", Status::Passing),
+                outcome("b.json", Status::CompileError),
+                outcome("c.json", Status::Passing),
+            ],
+        };
+        let r = check_ratchet(&path, &report).unwrap();
+        assert!(r.worse.is_empty() && r.updated);
+        assert_eq!(r.better, vec!["c.json".to_string()]);
+        let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(saved["c.json"], "passing");
+        // a regresses, b now accepts an invalid instance: both fail, file kept.
+        let report = Report {
+            outcomes: vec![
+                outcome("a.json", Status::ValidationError),
+                outcome("b.json", Status::InvalidationError),
+            ],
+        };
+        let before = std::fs::read_to_string(&path).unwrap();
+        let r = check_ratchet(&path, &report).unwrap();
+        assert_eq!(r.worse.len(), 2);
+        assert!(!r.updated);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
