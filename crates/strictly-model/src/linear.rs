@@ -71,6 +71,33 @@ impl Linear {
             LinearWeight::Dense(w) => dense_matmul(x, w.clone()),
             LinearWeight::Quantized(q) => q.matmul(x),
         };
+        self.add_bias(y)
+    }
+}
+
+impl Linear {
+    /// `[l.forward(x) for l in layers]`, with the quantized matrices among
+    /// them multiplied in one pass of the CPU kernels (one input
+    /// quantization, one trip through the thread pool).
+    pub fn forward_many(layers: &[&Linear], x: Tensor<2>) -> Vec<Tensor<2>> {
+        let quantized: Vec<&QuantMatrix> = layers
+            .iter()
+            .filter_map(|l| match &l.weight {
+                LinearWeight::Quantized(q) => Some(q),
+                LinearWeight::Dense(_) => None,
+            })
+            .collect();
+        if quantized.len() != layers.len() {
+            return layers.iter().map(|l| l.forward(x.clone())).collect();
+        }
+        QuantMatrix::matmul_many(&quantized, x)
+            .into_iter()
+            .zip(layers)
+            .map(|(y, l)| l.add_bias(y))
+            .collect()
+    }
+
+    fn add_bias(&self, y: Tensor<2>) -> Tensor<2> {
         match &self.bias {
             Some(bias) => y + bias.val().unsqueeze::<2>(),
             None => y,

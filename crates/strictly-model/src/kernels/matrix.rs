@@ -186,6 +186,55 @@ impl QuantMatrix {
         Tensor::from_data(TensorData::new(out, [m, self.rows]), (&device, DType::F32))
     }
 
+    /// `[x · Wᵀ for W in mats]`: [`Self::matmul`] of one input by several
+    /// matrices with the same number of columns, in one parallel pass of the
+    /// CPU kernels (one product each on other devices).
+    ///
+    /// # Panics
+    /// As [`Self::matmul`], for any of the matrices.
+    pub fn matmul_many(mats: &[&QuantMatrix], x: Tensor<2>) -> Vec<Tensor<2>> {
+        let [m, k] = x.dims();
+        let device = x.device();
+        if !is_cpu(&device) || mats.len() < 2 {
+            return mats.iter().map(|w| w.matmul(x.clone())).collect();
+        }
+        for w in mats {
+            assert_eq!(
+                k, w.cols,
+                "QuantMatrix::matmul_many: x has {k} columns, a weight {}",
+                w.cols
+            );
+        }
+        let x = if x.dtype() == DType::F32 {
+            x
+        } else {
+            x.cast(DType::F32)
+        };
+        let data = x.into_data();
+        let owned;
+        let xs = match data.as_slice::<f32>() {
+            Ok(slice) => slice,
+            Err(_) => {
+                owned = data
+                    .try_to_vec::<f32>()
+                    .unwrap_or_else(|e| panic!("f32 tensor data: {e:?}"));
+                &owned
+            }
+        };
+        let mut outs: Vec<Vec<f32>> = mats.iter().map(|w| vec![0.0f32; m * w.rows]).collect();
+        let weights: Vec<QuantWeights<'_>> = mats.iter().map(|w| w.weights()).collect();
+        let mut slices: Vec<&mut [f32]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+        // Shapes were checked above and the weights at construction.
+        cpu::matmul_many(&weights, xs, &mut slices)
+            .unwrap_or_else(|e| unreachable!("checked shapes: {e}"));
+        outs.into_iter()
+            .zip(mats)
+            .map(|(out, w)| {
+                Tensor::from_data(TensorData::new(out, [m, w.rows]), (&device, DType::F32))
+            })
+            .collect()
+    }
+
     /// Rows `ids` decoded to `f32` (an embedding lookup), row after row.
     pub fn rows_f32(&self, ids: &[u32]) -> Result<Vec<f32>, KernelError> {
         let row_bytes = self.weights().row_bytes();

@@ -52,12 +52,12 @@ impl Attention {
     ) -> Tensor<2> {
         let rows = x.dims()[0];
         let (heads, kv_heads, dim) = (self.heads, self.kv_heads, self.head_dim);
-        let q = self.q_proj.forward(x.clone()).reshape([rows, heads, dim]);
-        let k = self
-            .k_proj
-            .forward(x.clone())
-            .reshape([rows, kv_heads, dim]);
-        let v = self.v_proj.forward(x).reshape([rows, kv_heads, dim]);
+        let [q, k, v] = Linear::forward_many(&[&self.q_proj, &self.k_proj, &self.v_proj], x)
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("three projections"));
+        let q = q.reshape([rows, heads, dim]);
+        let k = k.reshape([rows, kv_heads, dim]);
+        let v = v.reshape([rows, kv_heads, dim]);
         let q = rope.apply(q);
         let k = rope.apply(k);
 

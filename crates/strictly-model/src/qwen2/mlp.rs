@@ -20,8 +20,9 @@ pub struct Mlp {
 impl Mlp {
     /// `x: [rows, hidden]` → `[rows, hidden]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let gate = silu(self.gate_proj.forward(x.clone()));
-        let up = self.up_proj.forward(x);
-        self.down_proj.forward(gate * up)
+        let [gate, up] = Linear::forward_many(&[&self.gate_proj, &self.up_proj], x)
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("two projections"));
+        self.down_proj.forward(silu(gate) * up)
     }
 }

@@ -42,10 +42,31 @@ pub(super) fn matmul(
     x: &[f32],
     out: &mut [f32],
 ) -> Result<(), KernelError> {
+    matmul_many(isa, &[w], x, &mut [out])
+}
+
+/// [`matmul`] of one input by several matrices (`outs[p] = x · ws[p]ᵀ`) in
+/// one parallel pass: the activations are quantized once per zero point and
+/// the pool is entered once, which matters when decoding, where each
+/// product is only tens of microseconds of work.
+pub(super) fn matmul_many(
+    isa: Isa,
+    ws: &[QuantWeights<'_>],
+    x: &[f32],
+    outs: &mut [&mut [f32]],
+) -> Result<(), KernelError> {
     if !isa.is_supported() {
         return Err(KernelError::UnsupportedIsa(isa));
     }
-    let (n, k) = (w.rows(), w.cols());
+    if ws.len() != outs.len() {
+        return Err(KernelError::OutputLength {
+            expected: ws.len(),
+            actual: outs.len(),
+        });
+    }
+    let Some(k) = ws.first().map(QuantWeights::cols) else {
+        return Ok(());
+    };
     if x.len() % k != 0 {
         return Err(KernelError::ActivationLength {
             len: x.len(),
@@ -53,59 +74,98 @@ pub(super) fn matmul(
         });
     }
     let m = x.len() / k;
-    if out.len() != m * n {
-        return Err(KernelError::OutputLength {
-            expected: m * n,
-            actual: out.len(),
-        });
+    for (w, out) in ws.iter().zip(outs.iter()) {
+        if w.cols() != k {
+            return Err(KernelError::ActivationLength {
+                len: x.len(),
+                cols: w.cols(),
+            });
+        }
+        if out.len() != m * w.rows() {
+            return Err(KernelError::OutputLength {
+                expected: m * w.rows(),
+                actual: out.len(),
+            });
+        }
     }
-    if m == 0 || n == 0 {
+    if m == 0 {
         return Ok(());
     }
-    let format = w.format();
-    let acts = QuantRows::quantize(x, k, format.zero_point(), isa);
-    let row_bytes = w.row_bytes();
-    let chunk = chunk_rows(n, k);
-    let kind = Kind {
-        wide: format.wide(),
-        offsets: format.has_offsets(),
-    };
-
-    let cols = Columns {
-        ptr: out.as_mut_ptr(),
-        rows: m,
-        cols: n,
-    };
-    w.data()
-        .par_chunks(chunk * row_bytes)
-        .enumerate()
-        .for_each(|(c, src)| {
-            #[cfg(target_arch = "x86_64")]
-            if m <= MR && isa == Isa::Avx512Vnni && super::fused_avx512::supports(format) {
-                run_fused(format, src, &acts, m, c * chunk, &cols);
-                return;
+    // One quantization per distinct zero point among the formats.
+    let mut quantized: Vec<(u8, QuantRows)> = Vec::new();
+    for w in ws {
+        let zero = w.format().zero_point();
+        if !quantized.iter().any(|(z, _)| *z == zero) {
+            quantized.push((zero, QuantRows::quantize(x, k, zero, isa)));
+        }
+    }
+    let products: Vec<Product<'_>> = ws
+        .iter()
+        .zip(outs.iter_mut())
+        .map(|(&w, out)| {
+            let zero = w.format().zero_point();
+            let acts = quantized
+                .iter()
+                .find(|(z, _)| *z == zero)
+                .map(|(_, a)| a)
+                .unwrap_or_else(|| unreachable!("quantized above"));
+            Product {
+                w,
+                acts,
+                chunk: chunk_rows(w.rows(), k),
+                cols: Columns {
+                    ptr: out.as_mut_ptr(),
+                    rows: m,
+                    cols: w.rows(),
+                },
             }
-            PANEL.with_borrow_mut(|panel| {
-                if m <= MR {
-                    run_streaming(
-                        isa,
-                        kind,
-                        format,
-                        src,
-                        row_bytes,
-                        panel,
-                        &acts,
-                        m,
-                        c * chunk,
-                        &cols,
-                    );
-                } else {
-                    panel.unpack(format, src, k, true, isa);
-                    run_chunk(isa, kind, panel, &acts, m, c * chunk, &cols);
-                }
-            })
-        });
+        })
+        .collect();
+    let jobs: Vec<(usize, usize)> = products
+        .iter()
+        .enumerate()
+        .flat_map(|(p, product)| (0..product.w.rows().div_ceil(product.chunk)).map(move |c| (p, c)))
+        .collect();
+    jobs.par_iter()
+        .for_each(|&(p, c)| products[p].run_chunk(isa, m, c));
     Ok(())
+}
+
+/// One matrix of a [`matmul_many`] call.
+struct Product<'a> {
+    w: QuantWeights<'a>,
+    acts: &'a QuantRows,
+    /// Weight rows per parallel chunk.
+    chunk: usize,
+    cols: Columns,
+}
+
+impl Product<'_> {
+    /// Output columns of chunk `c`.
+    fn run_chunk(&self, isa: Isa, m: usize, c: usize) {
+        let (w, acts, cols) = (&self.w, self.acts, &self.cols);
+        let (format, k, row_bytes) = (w.format(), w.cols(), w.row_bytes());
+        let n0 = c * self.chunk;
+        let rows = self.chunk.min(w.rows() - n0);
+        let src = &w.data()[n0 * row_bytes..(n0 + rows) * row_bytes];
+        #[cfg(target_arch = "x86_64")]
+        if m <= MR && isa == Isa::Avx512Vnni && super::fused_avx512::supports(format) {
+            run_fused(format, src, acts, m, n0, cols);
+            return;
+        }
+        let kind = Kind {
+            wide: format.wide(),
+            offsets: format.has_offsets(),
+        };
+        PANEL.with_borrow_mut(|panel| {
+            if m <= MR {
+                run_streaming(isa, kind, format, src, row_bytes, panel, acts, m, n0, cols);
+            } else {
+                panel.unpack(format, src, k, true, isa);
+                run_chunk(isa, kind, panel, acts, m, n0, cols);
+            }
+        })
+    }
 }
 
 /// Weight rows per parallel chunk: a multiple of [`NR`], small enough for the

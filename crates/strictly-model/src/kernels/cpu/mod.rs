@@ -166,6 +166,17 @@ pub fn matmul(w: QuantWeights<'_>, x: &[f32], out: &mut [f32]) -> Result<(), Ker
     gemm::matmul(Isa::best(), w, x, out)
 }
 
+/// `outs[p] = x · ws[p]ᵀ` for several matrices with the same number of
+/// columns (e.g. the query, key and value projections of one input), in one
+/// parallel pass; each result equals [`matmul`]'s.
+pub fn matmul_many(
+    ws: &[QuantWeights<'_>],
+    x: &[f32],
+    outs: &mut [&mut [f32]],
+) -> Result<(), KernelError> {
+    gemm::matmul_many(Isa::best(), ws, x, outs)
+}
+
 /// [`matmul`] with a chosen instruction set (tests and benchmarks).
 pub fn matmul_with(
     isa: Isa,

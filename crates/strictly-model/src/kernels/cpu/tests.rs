@@ -407,3 +407,39 @@ fn formats_agree_with_the_ggml_type_table() {
     }
     assert_eq!(QuantFormat::from_ggml(GgmlType::Q4_0), None);
 }
+
+#[test]
+fn several_matrices_in_one_pass_equal_one_at_a_time() {
+    // Mixed formats (so several zero points) sharing one input, as the
+    // query, key and value projections do.
+    let mut rng = Rng(23);
+    let k = 256 * 2;
+    let shapes = [
+        (QuantFormat::Q5_0, 37),
+        (QuantFormat::Q8_0, 8),
+        (QuantFormat::Q4K, 19),
+        (QuantFormat::Q6K, 5),
+    ];
+    let data: Vec<Vec<u8>> = shapes
+        .iter()
+        .map(|&(f, n)| random_weights(f, n, k, &mut rng))
+        .collect();
+    let ws: Vec<QuantWeights<'_>> = shapes
+        .iter()
+        .zip(&data)
+        .map(|(&(f, n), d)| QuantWeights::new(f.ggml(), n, k, d).unwrap())
+        .collect();
+    for m in [1, 2, 5] {
+        let x = random_acts(m * k, &mut rng);
+        let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![f32::NAN; m * w.rows()]).collect();
+        let mut slices: Vec<&mut [f32]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+        matmul_many(&ws, &x, &mut slices).unwrap();
+        for (w, got) in ws.iter().zip(&outs) {
+            let mut want = vec![0.0; m * w.rows()];
+            matmul(*w, &x, &mut want).unwrap();
+            assert_eq!(got, &want, "{:?} m={m}", w.format());
+        }
+    }
+    let mut short = vec![0.0; 3];
+    assert!(matmul_many(&ws[..1], &[0.0; 512], &mut [&mut short[..]]).is_err());
+}
