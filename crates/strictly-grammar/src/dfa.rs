@@ -646,10 +646,15 @@ impl RawBuilder {
         }
         let st_old = st;
         let st = kept.len();
-        let tr = |s: usize, c: usize| -> u32 {
-            let t = self.trans[s * st_old + kept[c]];
-            if live[t as usize] { t } else { DEAD }
-        };
+        // The merged table, flat, for the refinement rounds below.
+        let mut flat = vec![DEAD; n * st];
+        for s in 0..n {
+            for (c, &k) in kept.iter().enumerate() {
+                let t = self.trans[s * st_old + k];
+                flat[s * st + c] = if live[t as usize] { t } else { DEAD };
+            }
+        }
+        let tr = |s: usize, c: usize| -> u32 { flat[s * st + c] };
         // Moore partition refinement over live states (block 0 = dead).
         let mut block: Vec<u32> = (0..n)
             .map(|s| {
@@ -663,23 +668,53 @@ impl RawBuilder {
             })
             .collect();
         let mut n_blocks = 3;
+        // Signatures live in one arena, found by hash (with a chain per
+        // hash): no allocation per state and round.
+        let w = st + 1;
+        let mut sig = Vec::with_capacity(w);
+        let mut arena: Vec<u32> = Vec::new();
+        let mut chain: Vec<u32> = Vec::new();
         loop {
-            let mut sig_ids: FastMap<Vec<u32>, u32> = FastMap::default();
+            let mut heads: FastMap<u64, u32> =
+                FastMap::with_capacity_and_hasher(n_blocks * 2, Default::default());
+            arena.clear();
+            chain.clear();
             let mut next_block = vec![0u32; n];
-            let mut sig = Vec::with_capacity(st + 1);
             for s in 0..n {
                 if !live[s] {
                     continue;
                 }
                 sig.clear();
                 sig.push(block[s]);
-                for c in 0..st {
-                    sig.push(block[tr(s, c) as usize]);
+                sig.extend(
+                    flat[s * st..(s + 1) * st]
+                        .iter()
+                        .map(|&t| block[t as usize]),
+                );
+                let h = {
+                    use std::hash::Hasher;
+                    let mut hs = crate::hash::FastHasher::default();
+                    for &x in &sig {
+                        hs.write_u32(x);
+                    }
+                    hs.finish()
+                };
+                let mut cur = heads.get(&h).copied().unwrap_or(0);
+                while cur != 0 {
+                    let k = (cur - 1) as usize;
+                    if arena[k * w..(k + 1) * w] == sig[..] {
+                        break;
+                    }
+                    cur = chain[k];
                 }
-                let k = sig_ids.len() as u32 + 1;
-                next_block[s] = *sig_ids.entry(sig.clone()).or_insert(k);
+                if cur == 0 {
+                    cur = chain.len() as u32 + 1;
+                    arena.extend_from_slice(&sig);
+                    chain.push(heads.insert(h, cur).unwrap_or(0));
+                }
+                next_block[s] = cur;
             }
-            let count = sig_ids.len() + 1;
+            let count = chain.len() + 1;
             block = next_block;
             if count == n_blocks {
                 break;
