@@ -32,7 +32,10 @@ impl CharDist {
         // Escape state per DFA state, if consistent.
         let mut esc: Vec<Option<u8>> = vec![None; n];
         let mut consistent = true;
-        let mut edges: Vec<(u32, u32, u8)> = Vec::new(); // (from, to, byte)
+        // Parallel edges collapse as they are found: per (from, to) the
+        // fewest and most characters (weights assume consistent escapes;
+        // see below).
+        let mut adj: Vec<Vec<(u32, u32, u32)>> = vec![Vec::new(); n]; // to, wmin, wmax
         if d.start() != DEAD {
             esc[d.start() as usize] = Some(0);
             let mut stack = vec![d.start()];
@@ -40,13 +43,20 @@ impl CharDist {
             seen[d.start() as usize] = true;
             while let Some(s) = stack.pop() {
                 let e = esc[s as usize].unwrap_or(0);
+                let mut out: Vec<(u32, u32, u32)> = Vec::new();
                 for b in 0..=255u8 {
                     let t = d.next(s, b);
                     if t == DEAD {
                         continue;
                     }
-                    edges.push((s, t, b));
-                    let (_, e2) = count_char(0, e, b);
+                    let (w, e2) = count_char(0, e, b);
+                    match out.iter_mut().find(|x| x.0 == t) {
+                        Some(x) => {
+                            x.1 = x.1.min(w);
+                            x.2 = x.2.max(w);
+                        }
+                        None => out.push((t, w, w)),
+                    }
                     match esc[t as usize] {
                         None => esc[t as usize] = Some(e2),
                         Some(x) if x != e2 => consistent = false,
@@ -57,29 +67,22 @@ impl CharDist {
                         stack.push(t);
                     }
                 }
+                adj[s as usize] = out;
             }
         }
-        let weight = |s: u32, b: u8| -> u32 {
-            if !consistent {
-                return 1;
+        // Inconsistent escapes: every byte counts one character.
+        if !consistent {
+            for out in adj.iter_mut() {
+                for x in out.iter_mut() {
+                    x.1 = 1;
+                    x.2 = 1;
+                }
             }
-            let e = esc[s as usize].unwrap_or(0);
-            count_char(0, e, b).0
-        };
-        // Collapse parallel edges: keep per (from, to) the min and max weight.
-        let mut adj: Vec<Vec<(u32, u32, u32)>> = vec![Vec::new(); n]; // to, wmin, wmax
+        }
         let mut radj: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n]; // from, wmin
-        {
-            let mut best: crate::hash::FastMap<(u32, u32), (u32, u32)> = Default::default();
-            for &(s, t, b) in &edges {
-                let w = weight(s, b);
-                let e = best.entry((s, t)).or_insert((w, w));
-                e.0 = e.0.min(w);
-                e.1 = e.1.max(w);
-            }
-            for ((s, t), (lo, hi)) in best {
-                adj[s as usize].push((t, lo, hi));
-                radj[t as usize].push((s, lo));
+        for (s, out) in adj.iter().enumerate() {
+            for &(t, lo, _) in out {
+                radj[t as usize].push((s as u32, lo));
             }
         }
         // Fewest characters: 0-1 BFS backwards from accepting states.
