@@ -41,13 +41,22 @@ pub(crate) fn fill_mask(m: &mut Matcher, out: &mut TokenMask) {
                     }
                 }
             }
+            // Frontier paths come in trie order, so consecutive paths share
+            // prefixes: cursors along the previous path are reused.
+            let mut prev: &[u8] = &[];
+            let mut cursors: Vec<Option<Cursor>> = vec![Some(c)];
             for &(node, off, len) in &entry.frontier {
                 let path = &entry.paths[off as usize..(off + len) as usize];
-                let mut cur = Some(c);
-                for &b in path {
-                    cur = cur.and_then(|x| m.advance(x, b, true));
+                let lcp = path.iter().zip(prev).take_while(|(a, b)| a == b).count();
+                cursors.truncate(lcp + 1);
+                for &b in &path[lcp..] {
+                    let last = cursors.last().copied().flatten();
+                    cursors.push(last.and_then(|x| m.advance(x, b, true)));
                 }
-                let Some(cf) = cur else { continue };
+                prev = path;
+                let Some(cf) = cursors.last().copied().flatten() else {
+                    continue;
+                };
                 let n = trie.node(node);
                 if n.token != NO_TOKEN {
                     insert(out, trie, node, n.token);

@@ -1,0 +1,159 @@
+//! Seeded random walks: from the start, pick uniformly among the tokens the
+//! mask allows (end-of-sequence included once the instance may end) until
+//! the walk ends; every finished instance must be valid for the schema as
+//! the `jsonschema` crate judges it.
+//!
+//! Schemas come from the MaskBench dev set when it is present (a fixed
+//! sample, to stay cheap: `STRICTLY_MASKBENCH_DEV` or
+//! `../shared/maskbench/dev` from the workspace root), and always from the
+//! repository's `schemas/` folder and the hand-written ones below.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use strictly_grammar::{Factory, JsonOptions, TokenMask, Vocabulary};
+
+/// Every this-many dev files is walked.
+const SAMPLE_EVERY: usize = 40;
+const WALKS: u64 = 3;
+const MAX_BYTES: usize = 4000;
+
+fn options() -> JsonOptions {
+    JsonOptions {
+        max_string_chars: 12,
+        max_number_chars: 12,
+        ..JsonOptions::compact()
+    }
+}
+
+/// One walk: `Some(text)` when it ended, `None` past `MAX_BYTES`.
+fn walk(f: &Arc<Factory>, m: &mut strictly_grammar::Matcher, seed: u64) -> Option<String> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut mask = TokenMask::new(f.vocab().len());
+    let mut out = Vec::new();
+    while out.len() < MAX_BYTES {
+        m.compute_mask_into(&mut mask);
+        let allowed: Vec<u32> = mask.iter().collect();
+        assert!(
+            !allowed.is_empty(),
+            "dead end after {:?}",
+            String::from_utf8_lossy(&out)
+        );
+        let t = allowed[rng.random_range(0..allowed.len())];
+        m.commit_token(t).expect("a token of the mask commits");
+        if f.vocab().is_eos(t) {
+            return Some(String::from_utf8(out).expect("walks produce UTF-8"));
+        }
+        out.extend_from_slice(f.vocab().token_bytes(t));
+    }
+    None
+}
+
+/// `v` with every number that has a zero fraction written as an integer.
+fn integral(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9e15 => json!(f as i64),
+            _ => v.clone(),
+        },
+        Value::Array(a) => Value::Array(a.iter().map(integral).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, x)| (k.clone(), integral(x))).collect())
+        }
+        _ => v.clone(),
+    }
+}
+
+fn dev_schemas() -> Vec<(String, Value)> {
+    let dir = std::env::var_os("STRICTLY_MASKBENCH_DEV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/maskbench/dev")
+        });
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.sort();
+    files
+        .iter()
+        .step_by(SAMPLE_EVERY)
+        .filter_map(|p| {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
+            Some((p.display().to_string(), v.get("schema")?.clone()))
+        })
+        .collect()
+}
+
+fn repo_schemas() -> Vec<(String, Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            if let Ok(text) = std::fs::read_to_string(e.path()) {
+                if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                    out.push((e.path().display().to_string(), v));
+                }
+            }
+        }
+    }
+    let hand = [
+        json!({"type": "object", "properties": {"a": {"type": "integer", "minimum": -3, "maximum": 40}, "b": {"type": "string", "pattern": "^[A-Z]{3}$"}}, "required": ["a", "b"], "additionalProperties": false}),
+        json!({"type": "array", "items": {"anyOf": [{"type": "number", "multipleOf": 0.5}, {"enum": ["x", null, true]}]}, "minItems": 1, "maxItems": 4}),
+        json!({"type": "object", "additionalProperties": {"type": "string", "minLength": 2, "maxLength": 5}, "minProperties": 1}),
+        json!({"$defs": {"t": {"type": "object", "properties": {"k": {"type": "array", "items": {"$ref": "#/$defs/t"}, "maxItems": 2}}}}, "$ref": "#/$defs/t"}),
+        json!({"type": "string", "format": "email"}),
+        json!({"type": "string", "format": "date-time"}),
+    ];
+    for (i, s) in hand.into_iter().enumerate() {
+        out.push((format!("hand-written #{i}"), s));
+    }
+    out
+}
+
+#[test]
+fn random_walks_are_valid() {
+    let f = Factory::new(Vocabulary::byte_level(&[]));
+    let mut schemas = repo_schemas();
+    schemas.extend(dev_schemas());
+    let (mut walked, mut finished) = (0usize, 0usize);
+    let mut failures = Vec::new();
+    for (i, (name, schema)) in schemas.iter().enumerate() {
+        let Ok(g) = f.compile_json_schema(schema, &options()) else {
+            continue;
+        };
+        let Ok(validator) = jsonschema::validator_for(schema) else {
+            continue;
+        };
+        let mut m = f.matcher(&g);
+        walked += 1;
+        for w in 0..WALKS {
+            m.reset();
+            let Some(text) = walk(&f, &mut m, i as u64 * 100 + w) else {
+                continue;
+            };
+            finished += 1;
+            match serde_json::from_str::<Value>(&text) {
+                Ok(v) if validator.is_valid(&v) => {}
+                // Draft 4 validators call 1.0 a non-integer; the engine
+                // follows later drafts (a number with a zero fraction is an
+                // integer), so such instances are judged with 1.0 as 1.
+                Ok(v) if validator.is_valid(&integral(&v)) => {}
+                Ok(_) => failures.push(format!("{name}: invalid instance {text}")),
+                // Valid JSON whose numbers do not fit an f64 (`1e999`)
+                // cannot be judged by the validator.
+                Err(e) if e.to_string().contains("number out of range") => {}
+                Err(e) => failures.push(format!("{name}: not JSON ({e}): {text}")),
+            }
+        }
+    }
+    assert!(walked >= 8, "only {walked} schemas compiled");
+    assert!(
+        finished * 2 >= walked,
+        "too few walks ended: {finished} of {walked} schemas"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
