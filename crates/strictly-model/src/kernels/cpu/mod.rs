@@ -2,7 +2,8 @@
 //!
 //! The approach is llama.cpp's: activations are quantized on the fly to `i8`
 //! in 32-element blocks ([`act`]), weight blocks are unpacked to unsigned
-//! bytes ([`unpack`]), and the products are integer dot products (`vpdpbusd`
+//! bytes ([`unpack`]; in registers, with no panel, when decoding on AVX-512
+//! VNNI: [`fused_avx512`]), and the products are integer dot products (`vpdpbusd`
 //! on AVX-512 VNNI, `maddubs` on AVX2, plain Rust elsewhere) scaled in `f32`
 //! ([`micro`]). Memory traffic stays at the quantized size (≈0.6 bytes per
 //! weight for Q4_K/Q5_0), which is what bounds single-row decoding.

@@ -440,6 +440,6 @@ fn several_matrices_in_one_pass_equal_one_at_a_time() {
             assert_eq!(got, &want, "{:?} m={m}", w.format());
         }
     }
-    let mut short = vec![0.0; 3];
+    let mut short = [0.0; 3];
     assert!(matmul_many(&ws[..1], &[0.0; 512], &mut [&mut short[..]]).is_err());
 }

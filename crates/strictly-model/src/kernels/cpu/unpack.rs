@@ -24,7 +24,8 @@
 //! A row is unpacked once per call and reused for every activation row, so
 //! prefill amortizes it; for single-row decode it costs about as much as the
 //! dot product, which is why it is kept to byte shuffles and two small
-//! tables.
+//! tables (and why decoding on AVX-512 VNNI skips the panel altogether,
+//! see [`super::fused_avx512`]).
 
 use super::act::{ACT_BLOCK, GROUP};
 use super::{Isa, QuantFormat};
