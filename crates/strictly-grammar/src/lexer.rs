@@ -272,7 +272,7 @@ impl Lexer {
                 });
             }
         }
-        if !self.states[pos.l as usize].is_start && !self.accepted(g, pos).is_empty() {
+        if !self.states[pos.l as usize].is_start && self.any_accepted(g, pos) {
             Step::End
         } else {
             Step::Dead
@@ -293,6 +293,20 @@ impl Lexer {
             }
         }
         &self.accepted
+    }
+
+    /// Whether some lexeme is complete at `pos` (`accepted` without
+    /// building the list).
+    #[inline]
+    fn any_accepted(&self, g: &Grammar, pos: LexPos) -> bool {
+        let st = &self.states[pos.l as usize];
+        if !st.count_dependent {
+            return !st.accepting.is_empty();
+        }
+        st.accepting.iter().any(|&t| {
+            let def = g.lexeme(t);
+            def.min_chars <= pos.chars && pos.chars <= def.max_chars
+        })
     }
 
     /// Whether the accepted set at `pos` depends on the character count.

@@ -164,19 +164,35 @@ impl Matcher {
 
     /// Computes the set of allowed tokens into `out` (sized to the vocabulary).
     pub fn compute_mask_into(&mut self, out: &mut TokenMask) {
-        out.clear();
         if self.finished {
+            out.clear();
             return;
         }
+        // `fill_mask` clears `out` or overwrites it whole.
         let committed = self.parser.num_rows();
         self.memo.clear();
         crate::walk::fill_mask(self, out);
+        // Before the speculative rows go: the walk has often scanned the
+        // current lexeme already, and the memo then answers.
+        let accepting = self.accepting_at_memo(self.cursor);
         self.parser.truncate(committed);
         self.memo.clear();
-        if self.is_accepting() {
+        if accepting {
             for &e in self.factory.vocab().eos_ids() {
                 out.insert(e);
             }
+        }
+    }
+
+    /// `accepting_at` with the walk's scan memo (rows stay until the caller
+    /// truncates).
+    fn accepting_at_memo(&mut self, c: Cursor) -> bool {
+        if self.lexer.state(c.pos.l).is_start {
+            return c.pos.ws == 0 && self.parser.row(c.row).accepting;
+        }
+        match self.scan_end(c, true) {
+            Some(r) => self.parser.row(r).accepting,
+            None => false,
         }
     }
 

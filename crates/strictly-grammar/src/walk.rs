@@ -66,6 +66,7 @@ pub(crate) fn fill_mask(m: &mut Matcher, out: &mut TokenMask) {
             return;
         }
     }
+    out.clear();
     walk_children(m, trie, 0, c, out);
 }
 
