@@ -170,7 +170,16 @@ fn every_kernel_matches_dequantized_reference_on_odd_shapes() {
             vec![256, 768, 4864]
         };
         for &k in &ks {
-            for &(m, n) in &[(1, 1), (1, 3), (2, 5), (3, 2), (4, 2), (5, 7), (9, 4)] {
+            for &(m, n) in &[
+                (1, 1),
+                (1, 3),
+                (2, 5),
+                (3, 2),
+                (4, 2),
+                (5, 7),
+                (8, 3),
+                (9, 4),
+            ] {
                 check(
                     &Case {
                         format,
