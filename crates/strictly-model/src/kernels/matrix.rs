@@ -155,35 +155,9 @@ impl QuantMatrix {
     /// If `x` does not have [`Self::cols`] columns, like Burn's `matmul` on
     /// mismatched shapes, or if the device fails to read `x` back.
     pub fn matmul(&self, x: Tensor<2>) -> Tensor<2> {
-        let [m, k] = x.dims();
-        assert_eq!(
-            k, self.cols,
-            "QuantMatrix::matmul: x has {k} columns, the weight {}",
-            self.cols
-        );
-        let device = x.device();
-        if !is_cpu(&device) {
-            return self.dense_matmul(x, &device);
-        }
-        let x = if x.dtype() == DType::F32 {
-            x
-        } else {
-            x.cast(DType::F32)
-        };
-        let data = x.into_data();
-        let mut out = vec![0.0f32; m * self.rows];
-        let result = match data.as_slice::<f32>() {
-            Ok(slice) => self.matmul_f32(slice, &mut out),
-            Err(_) => {
-                let owned = data
-                    .try_to_vec::<f32>()
-                    .unwrap_or_else(|e| panic!("f32 tensor data: {e:?}"));
-                self.matmul_f32(&owned, &mut out)
-            }
-        };
-        // Shapes were checked above and the weights at construction.
-        result.unwrap_or_else(|e| unreachable!("checked shapes: {e}"));
-        Tensor::from_data(TensorData::new(out, [m, self.rows]), (&device, DType::F32))
+        Self::matmul_many(&[self], x)
+            .pop()
+            .unwrap_or_else(|| unreachable!("one product per matrix"))
     }
 
     /// `[x · Wᵀ for W in mats]`: [`Self::matmul`] of one input by several
@@ -194,16 +168,19 @@ impl QuantMatrix {
     /// As [`Self::matmul`], for any of the matrices.
     pub fn matmul_many(mats: &[&QuantMatrix], x: Tensor<2>) -> Vec<Tensor<2>> {
         let [m, k] = x.dims();
-        let device = x.device();
-        if !is_cpu(&device) || mats.len() < 2 {
-            return mats.iter().map(|w| w.matmul(x.clone())).collect();
-        }
         for w in mats {
             assert_eq!(
                 k, w.cols,
-                "QuantMatrix::matmul_many: x has {k} columns, a weight {}",
+                "QuantMatrix::matmul: x has {k} columns, the weight {}",
                 w.cols
             );
+        }
+        let device = x.device();
+        if !is_cpu(&device) {
+            return mats
+                .iter()
+                .map(|w| w.dense_matmul(x.clone(), &device))
+                .collect();
         }
         let x = if x.dtype() == DType::F32 {
             x
