@@ -27,6 +27,10 @@ pub struct Args {
     /// Write one line per file that did not pass (name, status, reason).
     #[arg(long)]
     details: Option<PathBuf>,
+    /// Committed per-file statuses: fail when a file got worse, record the
+    /// files that got better.
+    #[arg(long)]
+    ratchet: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -73,6 +77,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("{}", report.to_json());
     } else {
         print!("{}", report.table());
+    }
+    if let Some(p) = &args.ratchet {
+        let r = maskbench::check_ratchet(p, &report)?;
+        for w in &r.worse {
+            eprintln!("worse: {w}");
+        }
+        if !r.worse.is_empty() {
+            anyhow::bail!("{} file(s) got worse than {}", r.worse.len(), p.display());
+        }
+        if r.updated {
+            eprintln!(
+                "{} file(s) got better; {} updated",
+                r.better.len(),
+                p.display()
+            );
+        }
     }
     Ok(())
 }
