@@ -45,7 +45,8 @@ pub struct Matcher {
     pub(crate) cursor: Cursor,
     history: Vec<Saved>,
     finished: bool,
-    /// `(row, lexer state, chars)` → scanned row (or `u32::MAX`), for one walk.
+    /// `(row, lexer state, completed lexemes)` → scanned row (or
+    /// `u32::MAX`), for one walk.
     pub(crate) memo: FastMap<(u32, u32, u32), u32>,
     /// `(lexer state, whitespace)` → shared inside-token entry, if any.
     pub(crate) inside_memo: FastMap<(u32, u8), Option<Arc<InsideEntry>>>,
@@ -109,8 +110,22 @@ impl Matcher {
     /// Scans the lexeme complete at `c` and returns the new row.
     pub(crate) fn scan_end(&mut self, c: Cursor, memoize: bool) -> Option<u32> {
         let g: &Grammar = &self.grammar.grammar;
+        // The scan depends on which lexemes are complete, not on the count
+        // itself: strings of any length within their bounds share a scan.
         let chars = if self.lexer.count_dependent(c.pos.l) {
-            c.pos.chars
+            let acc = &self.lexer.state(c.pos.l).accepting;
+            if acc.len() < 31 {
+                let mut bits = 1u32 << 31;
+                for (i, &t) in acc.iter().enumerate() {
+                    let def = g.lexeme(t);
+                    if def.min_chars <= c.pos.chars && c.pos.chars <= def.max_chars {
+                        bits |= 1 << i;
+                    }
+                }
+                bits
+            } else {
+                c.pos.chars & !(1 << 31)
+            }
         } else {
             0
         };
