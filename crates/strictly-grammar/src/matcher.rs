@@ -202,8 +202,13 @@ impl Matcher {
     /// `accepting_at` with the walk's scan memo (rows stay until the caller
     /// truncates).
     fn accepting_at_memo(&mut self, c: Cursor) -> bool {
-        if self.lexer.state(c.pos.l).is_start {
+        let st = self.lexer.state(c.pos.l);
+        if st.is_start {
             return c.pos.ws == 0 && self.parser.row(c.row).accepting;
+        }
+        // Inside a lexeme that cannot end here (an open string): no scan.
+        if st.accepting.is_empty() {
+            return false;
         }
         match self.scan_end(c, true) {
             Some(r) => self.parser.row(r).accepting,
