@@ -177,6 +177,35 @@ mod tests {
         }
     }
 
+    /// Formats whose shortest instance needs characters no closing token
+    /// offers (`@`, `:`, digits in order) still fit a small budget.
+    #[test]
+    fn string_formats_complete_within_a_small_budget() {
+        let engine = engine("");
+        for format in [
+            "email",
+            "date",
+            "date-time",
+            "time",
+            "duration",
+            "uri",
+            "uri-reference",
+            "uuid",
+            "ipv4",
+            "ipv6",
+            "hostname",
+        ] {
+            let schema = json!({"type": "object", "properties": {"v": {"type": "string", "format": format}}, "required": ["v"]});
+            let req = GenerateRequest::extraction(schema.clone(), "x", None).with_max_tokens(120);
+            let done = engine
+                .submit(req)
+                .and_then(|s| s.wait())
+                .unwrap_or_else(|e| panic!("{format}: {e}"));
+            let answer = done.json.unwrap();
+            assert!(jsonschema::is_valid(&schema, &answer), "{format}: {answer}");
+        }
+    }
+
     #[test]
     fn the_model_is_followed_where_the_schema_allows() {
         let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});

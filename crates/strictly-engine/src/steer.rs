@@ -16,11 +16,23 @@ use crate::model::TextCodec;
 /// Tokens tried at a state before falling back to arbitrary allowed ones.
 const BRANCH: usize = 3;
 
+/// How many of the latest tokens count as recent when ranking progress
+/// characters.
+const RECENT: usize = 8;
+
 /// Vocabulary tokens that help finish JSON, best first.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CloserTable {
     ranked: Vec<u32>,
+    /// Single characters that make progress through common lexemes where no
+    /// closer is allowed: `@` and `.` for e-mail addresses and hostnames,
+    /// digits and separators for dates, times and durations, a letter for
+    /// names.
+    progress: Vec<u32>,
 }
+
+/// The characters behind [`CloserTable::progress`], best first.
+const PROGRESS: &[u8] = b"a0@.1:-T/Z2+ePD";
 
 impl CloserTable {
     /// Scans the vocabulary once for short structural tokens.
@@ -32,8 +44,13 @@ impl CloserTable {
             })
             .collect();
         scored.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let single = |b: u8| {
+            (0..codec.vocab_size() as u32)
+                .find(|&id| !codec.is_special(id) && codec.token_bytes(id) == [b])
+        };
         Self {
             ranked: scored.into_iter().map(|(_, _, id)| id).collect(),
+            progress: PROGRESS.iter().filter_map(|&b| single(b)).collect(),
         }
     }
 
@@ -46,6 +63,41 @@ impl CloserTable {
             .filter(|&id| mask.contains(id))
             .take(k)
             .collect();
+        if picked.is_empty() {
+            picked.extend(mask.iter().take(k));
+        }
+        picked
+    }
+
+    /// Up to `k` allowed tokens for the second pass: closers and progress
+    /// characters, those least repeated among the `recent` tokens first
+    /// (inside an e-mail address `}` is allowed, but repeating it never
+    /// finishes the string; `a0@1` does), else the lowest allowed ids.
+    fn pick_varied(&self, mask: &TokenMask, k: usize, recent: &[u32]) -> Vec<u32> {
+        let mut candidates: Vec<(usize, u32)> = self
+            .ranked
+            .iter()
+            .chain(&self.progress)
+            .copied()
+            .filter(|&id| mask.contains(id))
+            // One use is free: the closing quote of a string matches the
+            // opening one.
+            .map(|id| {
+                let uses = recent.iter().filter(|&&r| r == id).count();
+                (uses.saturating_sub(1), id)
+            })
+            .collect();
+        // Stable: equally repeated tokens keep their order of merit.
+        candidates.sort_by_key(|&(uses, _)| uses);
+        let mut picked: Vec<u32> = Vec::with_capacity(k);
+        for (_, id) in candidates {
+            if picked.len() == k {
+                break;
+            }
+            if !picked.contains(&id) {
+                picked.push(id);
+            }
+        }
         if picked.is_empty() {
             picked.extend(mask.iter().take(k));
         }
@@ -85,18 +137,27 @@ pub(crate) fn shortest_completion(
     limit: usize,
     budget: usize,
 ) -> Option<Vec<u32>> {
-    let mut search = Search {
-        matcher,
-        closers,
-        stop_tokens,
-        mask,
-        budget,
-        limit,
-        path: Vec::new(),
-        best: None,
-    };
-    search.dfs();
-    search.best
+    // Closers first finds short answers for most grammars; where a lexeme
+    // allows closers without ending (`}` inside an e-mail address) it keeps
+    // repeating them, and a second pass that varies its choices is needed.
+    for varied in [false, true] {
+        let mut search = Search {
+            matcher: &mut *matcher,
+            closers,
+            stop_tokens,
+            mask: &mut *mask,
+            budget,
+            limit,
+            varied,
+            path: Vec::new(),
+            best: None,
+        };
+        search.dfs();
+        if search.best.is_some() {
+            return search.best;
+        }
+    }
+    None
 }
 
 struct Search<'a> {
@@ -106,6 +167,8 @@ struct Search<'a> {
     mask: &'a mut TokenMask,
     budget: usize,
     limit: usize,
+    /// Second pass: rank candidates by how little they were repeated.
+    varied: bool,
     path: Vec<u32>,
     best: Option<Vec<u32>>,
 }
@@ -151,7 +214,13 @@ impl Search<'_> {
             return;
         }
         self.matcher.fill_mask(self.mask);
-        for token in self.closers.pick(self.mask, BRANCH) {
+        let picks = if self.varied {
+            let recent = &self.path[self.path.len().saturating_sub(RECENT)..];
+            self.closers.pick_varied(self.mask, BRANCH, recent)
+        } else {
+            self.closers.pick(self.mask, BRANCH)
+        };
+        for token in picks {
             if self.budget == 0 || self.path.len() >= self.bound() {
                 break;
             }
