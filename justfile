@@ -24,8 +24,10 @@ model:
 bench:
     cargo run --release -p strictly-cli -- bench
 
+# MaskBench over a directory; fails when a file does worse than recorded
+# in the ratchet file, and records improvements.
 maskbench DIR="../shared/maskbench/dev":
-    cargo run --release -p strictly-cli -- maskbench {{DIR}}
+    cargo run --release -p strictly-cli -- maskbench {{DIR}} --ratchet crates/strictly-grammar/maskbench/dev-expected.json
 
 ci:
     bash .ci/run

@@ -3,10 +3,10 @@
 //! the walk ends; every finished instance must be valid for the schema as
 //! the `jsonschema` crate judges it.
 //!
-//! Schemas come from the MaskBench dev set when it is present (a fixed
-//! sample, to stay cheap: `STRICTLY_MASKBENCH_DEV` or
-//! `../shared/maskbench/dev` from the workspace root), and always from the
-//! repository's `schemas/` folder and the hand-written ones below.
+//! Schemas come from the committed MaskBench sample (`maskbench/sample/`,
+//! every 40th file of the dev set) or, with `STRICTLY_MASKBENCH_DEV=DIR`,
+//! every 40th file of DIR; and from the repository's `schemas/` folder and
+//! the hand-written ones below.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use strictly_grammar::{Factory, JsonOptions, TokenMask, Vocabulary};
 
-/// Every this-many dev files is walked.
+/// Every this-many files of `STRICTLY_MASKBENCH_DEV` is walked.
 const SAMPLE_EVERY: usize = 40;
 const WALKS: u64 = 3;
 const MAX_BYTES: usize = 4000;
@@ -68,19 +68,20 @@ fn integral(v: &Value) -> Value {
 }
 
 fn dev_schemas() -> Vec<(String, Value)> {
-    let dir = std::env::var_os("STRICTLY_MASKBENCH_DEV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/maskbench/dev")
-        });
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        return Vec::new();
+    let (dir, step) = match std::env::var_os("STRICTLY_MASKBENCH_DEV") {
+        Some(dir) => (PathBuf::from(dir), SAMPLE_EVERY),
+        None => (
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("maskbench/sample"),
+            1,
+        ),
     };
+    let rd = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
+    assert!(!files.is_empty(), "no schemas in {}", dir.display());
     files
         .iter()
-        .step_by(SAMPLE_EVERY)
+        .step_by(step)
         .filter_map(|p| {
             let v: Value = serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok()?;
             Some((p.display().to_string(), v.get("schema")?.clone()))

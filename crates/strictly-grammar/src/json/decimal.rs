@@ -161,10 +161,6 @@ impl Decimal {
         Some(if self.neg { -v } else { v })
     }
 
-    pub fn from_i128(v: i128) -> Decimal {
-        Decimal::parse(&v.to_string()).unwrap_or_else(Decimal::zero)
-    }
-
     /// Largest integer ≤ self (None when too large for i128).
     pub fn floor(&self) -> Option<i128> {
         if self.is_integer() {
