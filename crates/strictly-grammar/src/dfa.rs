@@ -25,6 +25,7 @@ use crate::chardist::CharDist;
 use crate::error::DfaError;
 use crate::hash::FastMap;
 use crate::inside_class::InsideClasses;
+use crate::minimize;
 
 /// The dead state: no continuation is in the language.
 pub const DEAD: u32 = 0;
@@ -213,15 +214,37 @@ impl Dfa {
 
     /// The DFA of exactly the given words.
     pub fn from_words<'a>(words: impl IntoIterator<Item = &'a [u8]>) -> Dfa {
-        let mut b = RawBuilder::new_bytes();
+        // One class per byte that occurs (class 0 for the rest, never
+        // set), so a trie of long enums stays narrow for `finish`.
+        let words: Vec<&[u8]> = words.into_iter().collect();
+        let mut classes = [0u8; 256];
+        let mut used = [false; 256];
+        for &byte in words.iter().flat_map(|w| w.iter()) {
+            used[byte as usize] = true;
+        }
+        let mut k = 0usize;
+        for (byte, &u) in used.iter().enumerate() {
+            if u && k < 255 {
+                k += 1;
+                classes[byte] = k as u8;
+            }
+        }
+        if k == 255 {
+            // Every byte occurs: keep one class per byte.
+            for (i, c) in classes.iter_mut().enumerate() {
+                *c = i as u8;
+            }
+        }
+        let mut b = RawBuilder::new(classes, k + 1);
         let root = b.add_state(false);
         for w in words {
             let mut s = root;
             for &byte in w {
-                let t = b.get(s, byte as usize);
+                let c = b.classes[byte as usize] as usize;
+                let t = b.get(s, c);
                 s = if t == DEAD {
                     let n = b.add_state(false);
-                    b.set(s, byte as usize, n);
+                    b.set(s, c, n);
                     n
                 } else {
                     t
@@ -575,15 +598,6 @@ impl RawBuilder {
         }
     }
 
-    /// One class per byte, for hand-built automata.
-    fn new_bytes() -> RawBuilder {
-        let mut classes = [0u8; 256];
-        for (i, c) in classes.iter_mut().enumerate() {
-            *c = i as u8;
-        }
-        RawBuilder::new(classes, 256)
-    }
-
     fn add_state(&mut self, accept: bool) -> u32 {
         self.accept.push(accept);
         self.trans.extend(std::iter::repeat_n(DEAD, self.stride));
@@ -601,16 +615,35 @@ impl RawBuilder {
     /// Prunes states that cannot reach acceptance, minimizes, and renumbers
     /// breadth-first from `start` with compacted byte classes.
     fn finish(self, start: u32) -> Dfa {
+        self.finish_with(start, minimize::hopcroft)
+    }
+
+    /// `finish` with the partition refinement `refine` (see `minimize`).
+    fn finish_with(
+        self,
+        start: u32,
+        refine: fn(usize, usize, &[u32], &[bool], &[bool]) -> Vec<u32>,
+    ) -> Dfa {
         let n = self.accept.len();
         let st = self.stride;
         // Live states: those from which an accepting state is reachable.
-        let mut rev: Vec<Vec<u32>> = vec![Vec::new(); n];
+        // Reverse edges in one flat array (`rev[off[t]..off[t + 1]]`).
+        let mut off = vec![0u32; n + 1];
+        for &t in self.trans[st..].iter().filter(|&&t| t != DEAD) {
+            off[t as usize + 1] += 1;
+        }
+        for i in 1..=n {
+            off[i] += off[i - 1];
+        }
+        let mut fill = off.clone();
+        let mut rev = vec![0u32; off[n] as usize];
         for s in 1..n {
-            for c in 0..st {
-                let t = self.trans[s * st + c];
-                if t != DEAD {
-                    rev[t as usize].push(s as u32);
-                }
+            for &t in self.trans[s * st..(s + 1) * st]
+                .iter()
+                .filter(|&&t| t != DEAD)
+            {
+                rev[fill[t as usize] as usize] = s as u32;
+                fill[t as usize] += 1;
             }
         }
         let mut live = vec![false; n];
@@ -619,7 +652,7 @@ impl RawBuilder {
             live[s as usize] = true;
         }
         while let Some(s) = q.pop() {
-            for &p in &rev[s as usize] {
+            for &p in &rev[off[s as usize] as usize..off[s as usize + 1] as usize] {
                 if !live[p as usize] {
                     live[p as usize] = true;
                     q.push(p);
@@ -655,72 +688,7 @@ impl RawBuilder {
             }
         }
         let tr = |s: usize, c: usize| -> u32 { flat[s * st + c] };
-        // Moore partition refinement over live states (block 0 = dead).
-        let mut block: Vec<u32> = (0..n)
-            .map(|s| {
-                if !live[s] {
-                    0
-                } else if self.accept[s] {
-                    1
-                } else {
-                    2
-                }
-            })
-            .collect();
-        let mut n_blocks = 3;
-        // Signatures live in one arena, found by hash (with a chain per
-        // hash): no allocation per state and round.
-        let w = st + 1;
-        let mut sig = Vec::with_capacity(w);
-        let mut arena: Vec<u32> = Vec::new();
-        let mut chain: Vec<u32> = Vec::new();
-        loop {
-            let mut heads: FastMap<u64, u32> =
-                FastMap::with_capacity_and_hasher(n_blocks * 2, Default::default());
-            arena.clear();
-            chain.clear();
-            let mut next_block = vec![0u32; n];
-            for s in 0..n {
-                if !live[s] {
-                    continue;
-                }
-                sig.clear();
-                sig.push(block[s]);
-                sig.extend(
-                    flat[s * st..(s + 1) * st]
-                        .iter()
-                        .map(|&t| block[t as usize]),
-                );
-                let h = {
-                    use std::hash::Hasher;
-                    let mut hs = crate::hash::FastHasher::default();
-                    for &x in &sig {
-                        hs.write_u32(x);
-                    }
-                    hs.finish()
-                };
-                let mut cur = heads.get(&h).copied().unwrap_or(0);
-                while cur != 0 {
-                    let k = (cur - 1) as usize;
-                    if arena[k * w..(k + 1) * w] == sig[..] {
-                        break;
-                    }
-                    cur = chain[k];
-                }
-                if cur == 0 {
-                    cur = chain.len() as u32 + 1;
-                    arena.extend_from_slice(&sig);
-                    chain.push(heads.insert(h, cur).unwrap_or(0));
-                }
-                next_block[s] = cur;
-            }
-            let count = chain.len() + 1;
-            block = next_block;
-            if count == n_blocks {
-                break;
-            }
-            n_blocks = count;
-        }
+        let block = refine(n, st, &flat, &live, &self.accept);
         // Breadth-first renumbering of blocks from the start block.
         let mut rep_of_block: FastMap<u32, usize> = FastMap::default();
         for s in 0..n {
@@ -856,6 +824,10 @@ mod tests {
             Dfa::from_words([&b"true"[..]]).single_word(),
             Some(b"true".to_vec())
         );
+        // Every byte value occurs: one class per byte.
+        let all: Vec<u8> = (0..=255u8).collect();
+        let d = Dfa::from_words([&all[..], b"\xff"]);
+        assert!(d.matches(&all) && d.matches(b"\xff") && !d.matches(&all[1..]));
         let dist = dfa("abc").distances_to_accept();
         assert_eq!(dist[1], 3);
     }

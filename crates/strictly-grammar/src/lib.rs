@@ -22,6 +22,7 @@ mod lexer;
 pub mod mask;
 pub mod maskbench;
 pub mod matcher;
+mod minimize;
 mod regex;
 pub mod toktrie;
 pub mod vocab;
