@@ -14,6 +14,7 @@ use crate::dfa::{Dfa, SetOp};
 use crate::error::CompileError;
 use crate::grammar::{DFA_STATE_LIMIT, Sym};
 use crate::hash::FastMap;
+use std::sync::Arc;
 
 /// Most key classes an object's extra keys are split into.
 const MAX_KEY_CLASSES: usize = 64;
@@ -375,14 +376,28 @@ impl Compiler<'_, '_> {
                 self.ctx.options.max_string_chars,
             ),
         };
-        let mut base: Dfa = (*base).clone();
+        let mut base: Arc<Dfa> = base;
         if !listed.is_empty() {
-            let words: Vec<Vec<u8>> = listed.iter().map(|(k, _)| encode_quoted(k)).collect();
-            let names = Dfa::from_words(words.iter().map(|w| w.as_slice()));
-            base = Dfa::product(&base, &names, SetOp::Difference, DFA_STATE_LIMIT * 4)
-                .map_err(|e| super::compile::dfa_error("properties", ptr, e))?;
+            let without_names = || {
+                let words: Vec<Vec<u8>> = listed.iter().map(|(k, _)| encode_quoted(k)).collect();
+                let names = Dfa::from_words(words.iter().map(|w| w.as_slice()));
+                Dfa::product(&base, &names, SetOp::Difference, DFA_STATE_LIMIT * 4)
+            };
+            // Any string but the listed names recurs for every object shape
+            // a schema repeats, so it is shared like other lexemes.
+            let d = match &o.names {
+                None => {
+                    let mut key = String::from("keys-except");
+                    for (k, _) in listed {
+                        key.push_str(&format!(":{}:{k}", k.len()));
+                    }
+                    crate::dfa_cache::cached(&key, without_names)
+                }
+                Some(_) => without_names().map(Arc::new),
+            };
+            base = d.map_err(|e| super::compile::dfa_error("properties", ptr, e))?;
         }
-        let mut classes: Vec<(Dfa, Vec<usize>)> = vec![(base, Vec::new())];
+        let mut classes: Vec<(Arc<Dfa>, Vec<usize>)> = vec![(base, Vec::new())];
         for (pi, p) in patterns.iter().enumerate() {
             let pd = super::strings::pattern_dfa(self.ctx, p)
                 .map_err(|e| super::compile::with_pointer(e, ptr))?;
@@ -395,10 +410,10 @@ impl Compiler<'_, '_> {
                 if !inside.is_empty_language() {
                     let mut s = set.clone();
                     s.push(pi);
-                    next.push((inside, s));
+                    next.push((Arc::new(inside), s));
                 }
                 if !outside.is_empty_language() {
-                    next.push((outside, set));
+                    next.push((Arc::new(outside), set));
                 }
             }
             classes = next;
