@@ -328,10 +328,6 @@ impl Lexer {
     pub fn state(&self, l: u32) -> &LexState {
         &self.states[l as usize]
     }
-
-    pub fn num_states(&self) -> usize {
-        self.states.len()
-    }
 }
 
 #[cfg(test)]

@@ -38,10 +38,6 @@ pub(crate) enum Node {
 }
 
 impl Node {
-    pub fn literal(s: &str) -> Node {
-        Node::Concat(s.chars().map(Node::char).collect())
-    }
-
     pub fn char(c: char) -> Node {
         Node::Class(ClassUnicode::new([
             regex_syntax::hir::ClassUnicodeRange::new(c, c),
