@@ -36,6 +36,7 @@ impl CharDist {
         // fewest and most characters (weights assume consistent escapes;
         // see below).
         let mut adj: Vec<Vec<(u32, u32, u32)>> = vec![Vec::new(); n]; // to, wmin, wmax
+        let members = d.class_members();
         if d.start() != DEAD {
             esc[d.start() as usize] = Some(0);
             let mut stack = vec![d.start()];
@@ -44,11 +45,13 @@ impl CharDist {
             while let Some(s) = stack.pop() {
                 let e = esc[s as usize].unwrap_or(0);
                 let mut out: Vec<(u32, u32, u32)> = Vec::new();
-                for b in 0..=255u8 {
-                    let t = d.next(s, b);
-                    if t == DEAD {
-                        continue;
-                    }
+                // By class, so that the bytes of dead classes (most of
+                // them, in tries of names) are never looked at.
+                for (t, b) in members.iter().flat_map(|m| {
+                    let t = m.first().map_or(DEAD, |&rep| d.next(s, rep));
+                    let bytes = if t == DEAD { &m[..0] } else { &m[..] };
+                    bytes.iter().map(move |&b| (t, b))
+                }) {
                     let (w, e2) = count_char(0, e, b);
                     match out.iter_mut().find(|x| x.0 == t) {
                         Some(x) => {
