@@ -96,6 +96,11 @@ impl QwenModel {
     pub fn new(model: Qwen2) -> Self {
         Self { model }
     }
+
+    /// The wrapped model.
+    pub fn into_inner(self) -> Qwen2 {
+        self.model
+    }
 }
 
 impl LanguageModel for QwenModel {
@@ -143,6 +148,11 @@ impl LanguageModel for QwenModel {
                 rows.len(),
                 wanted.len()
             )));
+        }
+        if let [want] = wanted[..] {
+            // One sequence (every single-request decode step): hand over the
+            // read-back buffer itself instead of copying its row.
+            return Ok(vec![want.then_some(rows)]);
         }
         Ok(rows
             .chunks_exact(vocab)
