@@ -1,12 +1,15 @@
 //! Where an engine request's decode time goes, next to the bare model.
 //!
 //! Times a bare decode step of the model at a short and at a request-sized
-//! context, the same steps through the engine's model adapter, and then one
+//! context, steps that feed several tokens at once (a sampled token and the
+//! grammar's forced ones), the layers' projections by number of rows, the
+//! same one-token steps through the engine's model adapter, and then one
 //! extraction request through the whole engine, with each scheduler step's
-//! forward and grammar time. Run on an idle machine:
+//! forward and grammar time. With a third argument `N` it only runs steps of
+//! `N` tokens, for a profiler. Run on an idle machine:
 //!
 //! ```text
-//! cargo run --release -p strictly-engine --features qwen --example profile_request -- [threads] [example]
+//! cargo run --release -p strictly-engine --features qwen --example profile_request -- [threads] [example] [N]
 //! ```
 
 use std::sync::{Arc, Mutex};
