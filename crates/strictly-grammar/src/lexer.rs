@@ -248,6 +248,14 @@ impl Lexer {
     /// Feeds byte `b` at `pos`.
     #[inline]
     pub fn step(&mut self, g: &Grammar, pos: LexPos, b: u8) -> Step {
+        self.step_inline(g, pos, b)
+    }
+
+    /// `step`, always inlined: for the one call per trie edge in mask walks,
+    /// where a call and a result passed through memory cost more than the
+    /// table lookup itself.
+    #[inline(always)]
+    pub fn step_inline(&mut self, g: &Grammar, pos: LexPos, b: u8) -> Step {
         let st = &self.states[pos.l as usize];
         if st.is_start && is_json_ws(b) && pos.ws < g.max_ws && !st.comps.is_empty() {
             return Step::Continue(LexPos {

@@ -60,6 +60,15 @@ impl TokenMask {
         self.words.copy_from_slice(&other.words);
     }
 
+    /// Makes `self` the intersection of `a` and `b` in one pass (no copy
+    /// of `a` first: the mask is large and this runs once per step).
+    pub fn assign_and(&mut self, a: &TokenMask, b: &TokenMask) {
+        debug_assert!(self.len == a.len && self.len == b.len);
+        for ((o, x), y) in self.words.iter_mut().zip(&a.words).zip(&b.words) {
+            *o = *x & *y;
+        }
+    }
+
     pub fn union_with(&mut self, other: &TokenMask) {
         for (a, b) in self.words.iter_mut().zip(&other.words) {
             *a |= *b;
@@ -140,6 +149,9 @@ mod tests {
         let mut i = a.clone();
         i.intersect_with(&b);
         assert_eq!(i.iter().collect::<Vec<_>>(), vec![64]);
+        let mut j = u.clone();
+        j.assign_and(&a, &b);
+        assert_eq!(j, i);
         a.subtract(&b);
         assert_eq!(a.iter().collect::<Vec<_>>(), vec![0, 129]);
         a.remove(0);

@@ -89,7 +89,7 @@ impl Matcher {
     #[inline]
     pub(crate) fn advance(&mut self, c: Cursor, b: u8, memoize: bool) -> Option<Cursor> {
         let g: &Grammar = &self.grammar.grammar;
-        match self.lexer.step(g, c.pos, b) {
+        match self.lexer.step_inline(g, c.pos, b) {
             Step::Continue(pos) => Some(Cursor { row: c.row, pos }),
             Step::Dead => None,
             Step::End => {
@@ -135,8 +135,8 @@ impl Matcher {
                 return if r == u32::MAX { None } else { Some(r) };
             }
         }
-        let accepted = self.lexer.accepted(g, c.pos).to_vec();
-        let r = self.parser.scan(g, c.row, &accepted);
+        let accepted = self.lexer.accepted(g, c.pos);
+        let r = self.parser.scan(g, c.row, accepted);
         if memoize {
             self.memo.insert(key, r.unwrap_or(u32::MAX));
         }

@@ -26,10 +26,9 @@ pub(crate) fn fill_mask(m: &mut Matcher, out: &mut TokenMask) {
     let accepting = !m.lexer.state(c.pos.l).accepting.is_empty();
     if let Some(entry) = (!accepting).then(|| inside_entry(m, trie, c.pos)).flatten() {
         if let Some(r) = fast_path_room(m, c.pos) {
-            out.copy_from(&entry.inside);
             if r < factory.max_nc() {
                 let trimmed = m.lexer.state(c.pos.l).is_start;
-                out.intersect_with(&factory.fits(r, trimmed));
+                out.assign_and(&entry.inside, &factory.fits(r, trimmed));
                 // Escapes count one character for several bytes: check the
                 // tokens with a backslash exactly.
                 for &t in factory.backslash_tokens() {
@@ -40,6 +39,8 @@ pub(crate) fn fill_mask(m: &mut Matcher, out: &mut TokenMask) {
                         out.insert(t);
                     }
                 }
+            } else {
+                out.copy_from(&entry.inside);
             }
             // Frontier paths come in trie order, so consecutive paths share
             // prefixes: cursors along the previous path are reused.
