@@ -15,12 +15,7 @@ use strictly_grammar::{Factory, JsonOptions, TokenMask, Vocabulary};
 fn factory() -> Arc<Factory> {
     let path = strictly_model::fetch::ensure_default_model().expect("default model");
     let gguf = strictly_model::gguf::GgufFile::open(&path).expect("GGUF");
-    let mut tok = strictly_model::tokenizer::Tokenizer::from_gguf(&gguf).expect("tokenizer");
-    let rows = gguf
-        .tensor_info("token_embd.weight")
-        .and_then(|t| t.shape().first().copied())
-        .unwrap_or(tok.vocab_size());
-    tok.pad_vocab(rows);
+    let tok = strictly_model::tokenizer::Tokenizer::from_gguf_for_model(&gguf).expect("tokenizer");
     let eos = tok.im_end().expect("<|im_end|>");
     Factory::new(Vocabulary::new(tok.vocab_entries(), vec![eos]).expect("vocabulary"))
 }

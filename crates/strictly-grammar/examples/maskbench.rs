@@ -53,12 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = dir.ok_or("usage: maskbench DIR [--json] [--timeout-s N]")?;
     let path = strictly_model::fetch::ensure_default_model()?;
     let gguf = strictly_model::gguf::GgufFile::open(&path)?;
-    let mut tok = strictly_model::tokenizer::Tokenizer::from_gguf(&gguf)?;
-    let n_vocab = gguf
-        .tensor_info("token_embd.weight")
-        .and_then(|t| t.shape().first().copied())
-        .unwrap_or(tok.vocab_size());
-    tok.pad_vocab(n_vocab);
+    let tok = strictly_model::tokenizer::Tokenizer::from_gguf_for_model(&gguf)?;
     let eos = tok.im_end().ok_or("no <|im_end|>")?;
     let vocab = Vocabulary::new(tok.vocab_entries(), vec![eos])?;
     let factory = Factory::new(vocab);

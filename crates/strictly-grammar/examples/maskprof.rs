@@ -16,12 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let min_us: f64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(500.0);
     let path = strictly_model::fetch::ensure_default_model()?;
     let gguf = strictly_model::gguf::GgufFile::open(&path)?;
-    let mut tok = strictly_model::tokenizer::Tokenizer::from_gguf(&gguf)?;
-    let n_vocab = gguf
-        .tensor_info("token_embd.weight")
-        .and_then(|t| t.shape().first().copied())
-        .unwrap_or(tok.vocab_size());
-    tok.pad_vocab(n_vocab);
+    let tok = strictly_model::tokenizer::Tokenizer::from_gguf_for_model(&gguf)?;
     let eos = tok.im_end().ok_or("no <|im_end|>")?;
     let vocab = Vocabulary::new(tok.vocab_entries(), vec![eos])?;
     let factory = Factory::new(vocab);

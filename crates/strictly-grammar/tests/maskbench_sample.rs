@@ -16,12 +16,8 @@ use strictly_grammar::{Factory, Vocabulary};
 fn factory_and_tokenizer() -> (Arc<Factory>, Arc<maskbench::Tokenize>) {
     let path = strictly_model::fetch::ensure_default_model().expect("the default model");
     let gguf = strictly_model::gguf::GgufFile::open(&path).expect("a readable GGUF");
-    let mut tok = strictly_model::tokenizer::Tokenizer::from_gguf(&gguf).expect("its tokenizer");
-    let n_vocab = gguf
-        .tensor_info("token_embd.weight")
-        .and_then(|t| t.shape().first().copied())
-        .unwrap_or(tok.vocab_size());
-    tok.pad_vocab(n_vocab);
+    let tok =
+        strictly_model::tokenizer::Tokenizer::from_gguf_for_model(&gguf).expect("its tokenizer");
     let eos = tok.im_end().expect("<|im_end|>");
     let vocab = Vocabulary::new(tok.vocab_entries(), vec![eos]).expect("a vocabulary");
     let tok = Arc::new(tok);

@@ -18,6 +18,19 @@ const CONTROL: i64 = 3;
 const USER_DEFINED: i64 = 4;
 
 impl Tokenizer {
+    /// [`Tokenizer::from_gguf`] padded to the model's embedding rows
+    /// (`token_embd.weight`), which can outnumber the tokens: grammar masks
+    /// must span every id the model can emit.
+    pub fn from_gguf_for_model(file: &GgufFile) -> Result<Tokenizer, TokenizerError> {
+        let mut tokenizer = Self::from_gguf(file)?;
+        let rows = file
+            .tensor_info("token_embd.weight")
+            .and_then(|t| t.shape().first().copied())
+            .unwrap_or(tokenizer.vocab_size());
+        tokenizer.pad_vocab(rows);
+        Ok(tokenizer)
+    }
+
     /// Builds the tokenizer from a GGUF file's metadata.
     ///
     /// Normal tokens form the BPE vocabulary; control tokens (`<|im_end|>`) become special
