@@ -79,25 +79,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut stat_lines = Vec::new();
     let report = maskbench::run_dir(&factory, &files, tokenize, &opts, &mut |o| {
         done += 1;
-        let max = o.tbm_us.iter().cloned().fold(0.0f32, f32::max);
-        let sum: f32 = o.tbm_us.iter().sum();
-        let slow = o.tbm_us.iter().filter(|&&x| x > 500.0).count();
-        stat_lines.push(format!(
-            "{}\t{:.0}\t{:.0}\t{}\t{:.0}\t{}",
-            o.name,
-            o.ttfm_us.unwrap_or(0.0),
-            max,
-            o.tbm_us.len(),
-            sum,
-            slow
-        ));
+        stat_lines.push(o.stats_line());
         if o.status != Status::Passing {
-            detail_lines.push(format!(
-                "{}\t{}\t{}",
-                o.name,
-                o.status.as_str(),
-                o.detail.replace('\n', " ")
-            ));
+            detail_lines.push(o.detail_line());
         }
         if done % 500 == 0 {
             eprintln!("{done}/{total}");

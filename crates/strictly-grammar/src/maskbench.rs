@@ -74,6 +74,35 @@ pub struct FileOutcome {
     pub tbm_us: Vec<f32>,
 }
 
+impl FileOutcome {
+    /// `name  status  detail`, tab-separated on one line: what `--details`
+    /// writes for a file that did not pass.
+    pub fn detail_line(&self) -> String {
+        format!(
+            "{}\t{}\t{}",
+            self.name,
+            self.status.as_str(),
+            self.detail.replace('\n', " ")
+        )
+    }
+
+    /// `name  ttfm  slowest mask  masks  total mask time  masks over 500 µs`
+    /// (times in µs), tab-separated: what `--stats` writes for every file.
+    pub fn stats_line(&self) -> String {
+        let max = self.tbm_us.iter().copied().fold(0.0f32, f32::max);
+        let sum: f32 = self.tbm_us.iter().sum();
+        let slow = self.tbm_us.iter().filter(|&&x| x > 500.0).count();
+        format!(
+            "{}\t{:.0}\t{:.0}\t{}\t{:.0}\t{slow}",
+            self.name,
+            self.ttfm_us.unwrap_or(0.0),
+            max,
+            self.tbm_us.len(),
+            sum,
+        )
+    }
+}
+
 /// Python's `repr(float)`: shortest round-trip digits, exponent form below
 /// 1e-4 and from 1e16 on.
 fn python_float(f: f64) -> String {

@@ -13,10 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, bail};
-use strictly_batch::{
-    Batch, BatchProgress, CsvOptions, CsvRows, EngineExtractor, OutputFile, OutputFormat,
-};
-use strictly_engine::EngineConfig;
+use strictly_batch::{Batch, BatchProgress, CsvOptions, CsvRows, OutputFile, OutputFormat};
 
 use super::serve::ModelOptions;
 
@@ -114,18 +111,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
 
-    let parts = args.model.load()?;
     let concurrency = args.concurrency.max(1);
-    let engine = parts.start(
-        EngineConfig {
-            max_batch: concurrency,
-            // Only batch rows run here: no slot needs keeping free.
-            interactive_slots: 0,
-            ..EngineConfig::default()
-        },
-        None,
-    )?;
-    let mut extractor = EngineExtractor::new(engine);
+    let mut extractor = args.model.batch_extractor(concurrency)?;
     if let Some(n) = args.max_tokens {
         extractor = extractor.with_max_tokens(n);
     }

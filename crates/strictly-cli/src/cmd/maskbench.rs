@@ -61,12 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut failures = Vec::new();
     let report = maskbench::run_dir(&factory, &files, tokenize, &opts, &mut |o| {
         if o.status != Status::Passing {
-            failures.push(format!(
-                "{}\t{}\t{}",
-                o.name,
-                o.status.as_str(),
-                o.detail.replace('\n', " ")
-            ));
+            failures.push(o.detail_line());
         }
     });
     if let Some(p) = &args.details {

@@ -32,6 +32,21 @@ impl ModelOptions {
         strictly_engine::qwen::load(self.model.as_deref(), self.backend)
             .context("loading the model")
     }
+
+    /// Loads the model and starts an engine that runs batch rows only
+    /// (`strictly batch`, `strictly test`): `concurrency` slots, none kept
+    /// free for interactive requests since none arrive.
+    pub fn batch_extractor(&self, concurrency: usize) -> anyhow::Result<EngineExtractor> {
+        let engine = self.load()?.start(
+            EngineConfig {
+                max_batch: concurrency.max(1),
+                interactive_slots: 0,
+                ..EngineConfig::default()
+            },
+            None,
+        )?;
+        Ok(EngineExtractor::new(engine))
+    }
 }
 
 #[derive(clap::Args)]

@@ -6,8 +6,6 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use strictly_batch::EngineExtractor;
-use strictly_engine::EngineConfig;
 use strictly_regression::{RunOptions, to_junit};
 
 use super::serve::ModelOptions;
@@ -44,18 +42,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.dir.display()
         );
     }
-    let parts = args.model.load()?;
     let concurrency = args.concurrency.max(1);
-    let engine = parts.start(
-        EngineConfig {
-            max_batch: concurrency,
-            // Only batch rows run here: no slot needs keeping free.
-            interactive_slots: 0,
-            ..EngineConfig::default()
-        },
-        None,
-    )?;
-    let extractor = EngineExtractor::new(engine);
+    let extractor = args.model.batch_extractor(concurrency)?;
     let options = RunOptions {
         update: args.update,
         concurrency,
