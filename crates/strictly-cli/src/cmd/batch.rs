@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{Context, bail};
 use strictly_batch::{Batch, BatchProgress, CsvOptions, CsvRows, OutputFile, OutputFormat};
 
-use super::serve::ModelOptions;
+use super::runtime::ModelArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -52,7 +52,7 @@ pub struct Args {
     #[arg(long)]
     fail_on_error: bool,
     #[command(flatten)]
-    model: ModelOptions,
+    model: ModelArgs,
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {

@@ -119,8 +119,7 @@ fn load_examples(args: &Args) -> anyhow::Result<Vec<Example>> {
 /// Starts the HTTP server on a free local port in this process and returns
 /// its URL. The server lives until the process ends.
 fn start_server(args: &Args) -> anyhow::Result<String> {
-    let rt = args.model.load()?;
-    let parts = strictly_engine::qwen::parts(rt.model, &rt.source)?;
+    let parts = args.model.load_parts()?;
     let name = parts.name.clone();
     let state = AppState::loading(ServerConfig {
         port: 0,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use strictly_engine::{EngineConfig, GenerateRequest, SamplingParams};
 
-use super::serve::ModelOptions;
+use super::runtime::ModelArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long)]
     stats: bool,
     #[command(flatten)]
-    model: ModelOptions,
+    model: ModelArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -45,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let schema: serde_json::Value = serde_json::from_str(&schema_text)
         .with_context(|| format!("{} is not JSON", args.schema.display()))?;
     let document = read_document(args.file.as_ref())?;
-    let parts = args.model.load()?;
+    let parts = args.model.load_parts()?;
     let engine = parts.start(EngineConfig::default(), None)?;
     let mut request = GenerateRequest::extraction(schema, document, args.instructions.as_deref())
         .with_sampling(SamplingParams {

@@ -59,8 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             text
         }
     };
-    let rt = args.model.load()?;
-    let parts = strictly_engine::qwen::parts(rt.model, &rt.source)?;
+    let parts = args.model.load_parts()?;
     let config = EngineConfig {
         max_batch: 1,
         interactive_slots: 0,

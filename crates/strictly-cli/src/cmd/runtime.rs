@@ -1,10 +1,13 @@
-//! Options shared by the commands that run the model (`logits`, `generate`,
-//! `bench`): which weights, which backend, how many CPU threads.
+//! Options shared by every command that runs the model: which weights,
+//! which backend, how many CPU threads.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
+use strictly_batch::EngineExtractor;
+use strictly_engine::EngineConfig;
+use strictly_engine::qwen::QwenParts;
 use strictly_model::burn::tensor::FloatDType;
 use strictly_model::device::init_cpu_threads;
 use strictly_model::source::ModelSource;
@@ -71,5 +74,28 @@ impl ModelArgs {
             source,
             threads,
         })
+    }
+
+    /// [`ModelArgs::load`], then the engine's parts: the model with its
+    /// tokenizer and chat template.
+    pub fn load_parts(&self) -> anyhow::Result<QwenParts> {
+        let rt = self.load()?;
+        strictly_engine::qwen::parts(rt.model, &rt.source)
+            .context("loading the tokenizer and chat template")
+    }
+
+    /// Loads the model and starts an engine that runs batch rows only
+    /// (`strictly batch`, `strictly test`): `concurrency` slots, none kept
+    /// free for interactive requests since none arrive.
+    pub fn batch_extractor(&self, concurrency: usize) -> anyhow::Result<EngineExtractor> {
+        let engine = self.load_parts()?.start(
+            EngineConfig {
+                max_batch: concurrency.max(1),
+                interactive_slots: 0,
+                ..EngineConfig::default()
+            },
+            None,
+        )?;
+        Ok(EngineExtractor::new(engine))
     }
 }

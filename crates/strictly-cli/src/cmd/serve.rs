@@ -10,44 +10,10 @@ use anyhow::Context;
 use strictly_batch::EngineExtractor;
 use strictly_batch::jobs::{JobRunner, RunnerConfig};
 use strictly_batch::store::BatchStore;
-use strictly_engine::qwen::QwenParts;
 use strictly_engine::{EngineConfig, EngineObserver};
-use strictly_model::Backend;
 use strictly_server::{AppState, ServerConfig};
 
-/// Which model the engine runs and where (shared by `serve` and `extract`).
-#[derive(clap::Args, Debug, Clone)]
-pub struct ModelOptions {
-    /// A GGUF file or Hugging Face folder; default: the default model (fetched if needed).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// Compute backend: `cpu` (pure Rust) or `wgpu` (needs a build with `--features wgpu`).
-    #[arg(long, default_value = "cpu")]
-    pub backend: Backend,
-}
-
-impl ModelOptions {
-    /// Locates (fetching if needed) and loads the model.
-    pub fn load(&self) -> anyhow::Result<QwenParts> {
-        strictly_engine::qwen::load(self.model.as_deref(), self.backend)
-            .context("loading the model")
-    }
-
-    /// Loads the model and starts an engine that runs batch rows only
-    /// (`strictly batch`, `strictly test`): `concurrency` slots, none kept
-    /// free for interactive requests since none arrive.
-    pub fn batch_extractor(&self, concurrency: usize) -> anyhow::Result<EngineExtractor> {
-        let engine = self.load()?.start(
-            EngineConfig {
-                max_batch: concurrency.max(1),
-                interactive_slots: 0,
-                ..EngineConfig::default()
-            },
-            None,
-        )?;
-        Ok(EngineExtractor::new(engine))
-    }
-}
+use super::runtime::ModelArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -58,7 +24,7 @@ pub struct Args {
     #[arg(long, default_value_t = 8080)]
     port: u16,
     #[command(flatten)]
-    model: ModelOptions,
+    model: ModelArgs,
     /// Accepted API keys, comma-separated (`Authorization: Bearer <key>`); none disables auth.
     #[arg(
         long = "api-key",
@@ -169,12 +135,12 @@ struct BatchOptions {
 /// Loads the model and hands the engine to the server, then starts the
 /// batch job runner (which resumes unfinished jobs) on the same engine.
 fn load(
-    model: &ModelOptions,
+    model: &ModelArgs,
     config: EngineConfig,
     state: &AppState,
     batches: &BatchOptions,
 ) -> anyhow::Result<String> {
-    let parts = model.load()?;
+    let parts = model.load_parts()?;
     let name = parts.name.clone();
     let observer: Arc<dyn EngineObserver> = state.metrics.clone();
     let engine = parts.start(config, Some(observer))?;

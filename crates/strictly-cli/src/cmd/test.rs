@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use strictly_regression::{RunOptions, to_junit};
 
-use super::serve::ModelOptions;
+use super::runtime::ModelArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,7 +32,7 @@ pub struct Args {
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
     #[command(flatten)]
-    model: ModelOptions,
+    model: ModelArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
