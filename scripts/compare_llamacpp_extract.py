@@ -8,6 +8,7 @@ run one document after the other, so the machine's load affects both alike.
 
 Usage: python3 scripts/compare_llamacpp_extract.py [--url http://127.0.0.1:8080]
           [--model MODEL.gguf] [--threads 2] [--max-tokens 1024] [--warm] [--json]
+          [--strictly-only]
 
 With --warm, each engine first extracts an unrelated short document with
 the same schema (untimed), as a service that has seen the schema before
@@ -129,9 +130,13 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=1024)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--warm", action="store_true")
+    ap.add_argument("--strictly-only", action="store_true", help="skip llama.cpp (compare strictly's settings)")
     args = ap.parse_args()
 
-    llm = Llama(model_path=args.model, n_ctx=4096, n_threads=args.threads, verbose=False)
+    llm = None
+    if not args.strictly_only:
+        llm = Llama(model_path=args.model, n_ctx=4096, n_threads=args.threads, verbose=False)
+    engines = ["strictly"] if llm is None else ["strictly", "llama.cpp"]
     rows = []
     for name in EXAMPLES:
         schema = json.loads((ROOT / f"schemas/{name}.schema.json").read_text())
@@ -141,11 +146,14 @@ def main():
         if args.warm:
             filler = "Nothing to report today."
             strictly_extract(args.url, filler, schema, args.max_tokens)
-            llama_extract(llm, filler, schema, args.max_tokens)
-        for engine, run in (
-            ("strictly", lambda: strictly_extract(args.url, document, schema, args.max_tokens)),
-            ("llama.cpp", lambda: llama_extract(llm, document, schema, args.max_tokens)),
-        ):
+            if llm is not None:
+                llama_extract(llm, filler, schema, args.max_tokens)
+        runs = {
+            "strictly": lambda: strictly_extract(args.url, document, schema, args.max_tokens),
+            "llama.cpp": lambda: llama_extract(llm, document, schema, args.max_tokens),
+        }
+        for engine in engines:
+            run = runs[engine]
             data, tokens, wall = run()
             valid = data is not None and jsonschema.Draft202012Validator(schema).is_valid(data)
             row[engine] = {
@@ -156,24 +164,25 @@ def main():
             }
         rows.append(row)
         if not args.json:
-            s, l = row["strictly"], row["llama.cpp"]
-            print(
-                f"{name:18} strictly {s['wall_s']:6.1f} s {s['completion_tokens']:4} tok acc {s['accuracy']:.2f} valid {s['valid']}"
-                f" | llama.cpp {l['wall_s']:6.1f} s {l['completion_tokens']:4} tok acc {l['accuracy']:.2f} valid {l['valid']}",
-                flush=True,
+            line = " | ".join(
+                f"{e} {row[e]['wall_s']:6.1f} s {row[e]['completion_tokens']:4} tok "
+                f"acc {row[e]['accuracy']:.2f} valid {row[e]['valid']}"
+                for e in engines
             )
+            print(f"{name:18} {line}", flush=True)
 
     summary = {}
-    for engine in ("strictly", "llama.cpp"):
+    for engine in engines:
         summary[engine] = {
             "median_wall_s": round(statistics.median(r[engine]["wall_s"] for r in rows), 2),
             "total_wall_s": round(sum(r[engine]["wall_s"] for r in rows), 2),
             "mean_accuracy": round(statistics.mean(r[engine]["accuracy"] for r in rows), 3),
             "valid": sum(r[engine]["valid"] for r in rows),
         }
-    summary["wall_ratio"] = round(
-        summary["strictly"]["total_wall_s"] / max(summary["llama.cpp"]["total_wall_s"], 1e-9), 3
-    )
+    if llm is not None:
+        summary["wall_ratio"] = round(
+            summary["strictly"]["total_wall_s"] / max(summary["llama.cpp"]["total_wall_s"], 1e-9), 3
+        )
     if args.json:
         print(json.dumps({"documents": rows, "summary": summary}))
     else:

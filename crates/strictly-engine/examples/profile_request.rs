@@ -6,10 +6,12 @@
 //! same one-token steps through the engine's model adapter, and then one
 //! extraction request through the whole engine, with each scheduler step's
 //! forward and grammar time. With a third argument `N` it only runs steps of
-//! `N` tokens, for a profiler. Run on an idle machine:
+//! `N` tokens, for a profiler; with `engine` instead, only the requests
+//! (with `DRAFTS=k` in the environment setting the engine's draft tokens per
+//! step). Run on an idle machine:
 //!
 //! ```text
-//! cargo run --release -p strictly-engine --features qwen --example profile_request -- [threads] [example] [N]
+//! cargo run --release -p strictly-engine --features qwen --example profile_request -- [threads] [example] [N|engine]
 //! ```
 
 use std::sync::{Arc, Mutex};
@@ -50,8 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device = strictly_model::Backend::Cpu.device()?;
     let model = strictly_model::load_source(&source, &device, Default::default())?.model;
 
+    let mode = args.next();
+    let engine_only = mode.as_deref() == Some("engine");
     // `... threads example N`: only steps of N tokens, for a profiler.
-    if let Some(n) = args.next().and_then(|s| s.parse::<usize>().ok()) {
+    if let Some(n) = mode.as_deref().and_then(|s| s.parse::<usize>().ok()) {
         let prompt: Vec<u32> = (0..480).map(|i| (i * 7919 % 150_000 + 10) as u32).collect();
         let mut cache = model.new_cache(prompt.len() + 64);
         model.prefill(&prompt, &mut cache, 512)?;
@@ -70,6 +74,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let steps = 32;
     for context in [128usize, 480] {
+        if engine_only {
+            break;
+        }
         let prompt: Vec<u32> = (0..context)
             .map(|i| (i * 7919 % 150_000 + 10) as u32)
             .collect();
@@ -92,6 +99,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut cache = model.new_cache(prompt.len() + 64);
     model.prefill(&prompt, &mut cache, 512)?;
     for n in [1usize, 2, 3, 4, 5, 6, 8] {
+        if engine_only {
+            break;
+        }
         let feed: Vec<u32> = (0..n as u32).map(|i| 1000 + i).collect();
         let reps = 8;
         let started = Instant::now();
@@ -110,6 +120,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hidden = model.config().hidden_size;
     let inter = model.config().intermediate_size;
     for n in [1usize, 2, 4, 5, 8] {
+        if engine_only {
+            break;
+        }
         let x = Tensor::<2>::ones([n, hidden], (&device, DType::F32));
         let xi = Tensor::<2>::ones([n, inter], (&device, DType::F32));
         let reps = 8;
@@ -131,6 +144,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut adapter = QwenModel::new(model);
     for context in [128usize, 480] {
+        if engine_only {
+            break;
+        }
         let prompt: Vec<u32> = (0..context)
             .map(|i| (i * 7919 % 150_000 + 10) as u32)
             .collect();
@@ -138,7 +154,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut items = [ForwardItem {
             cache: &mut cache,
             tokens: &prompt,
-            want_logits: true,
+            logit_rows: 1,
         }];
         adapter.forward(&mut items)?;
         let mut next = 10u32;
@@ -148,7 +164,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut items = [ForwardItem {
                 cache: &mut cache,
                 tokens: &token,
-                want_logits: true,
+                logit_rows: 1,
             }];
             let rows = adapter.forward(&mut items)?;
             let row = rows.into_iter().next().flatten().ok_or("no logits")?;
@@ -162,7 +178,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let engine_parts = parts_from(adapter, &source)?;
     let observer = Arc::new(Steps::default());
-    let engine = engine_parts.start(EngineConfig::default(), Some(observer.clone()))?;
+    let mut config = EngineConfig::default();
+    if let Some(k) = std::env::var("DRAFTS").ok().and_then(|v| v.parse().ok()) {
+        config.max_draft_tokens = k;
+    }
+    let engine = engine_parts.start(config, Some(observer.clone()))?;
     let root = format!("{}/../..", env!("CARGO_MANIFEST_DIR"));
     let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!(
         "{root}/schemas/{example}.schema.json"
@@ -194,6 +214,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             single.len(),
             ms(single_forward) / single.len().max(1) as f64,
         );
+        let mut by_size = std::collections::BTreeMap::<usize, (usize, Duration)>::new();
+        for s in &decode {
+            let e = by_size.entry(s.decode_tokens).or_default();
+            e.0 += 1;
+            e.1 += s.forward;
+        }
+        let sizes: Vec<String> = by_size
+            .iter()
+            .map(|(n, (c, d))| format!("{n}:{c}x{:.1}ms", ms(*d) / *c as f64))
+            .collect();
+        println!("  steps by tokens fed: {}", sizes.join(" "));
+        if std::env::var_os("SHOW").is_some() {
+            println!("  answer: {}", done.text);
+        }
     }
     Ok(())
 }

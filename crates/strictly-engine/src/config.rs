@@ -42,6 +42,10 @@ pub struct EngineConfig {
     pub steer_slack: usize,
     /// Work budget of one shortest-completion search, in matcher commits.
     pub steer_search_budget: usize,
+    /// Most draft tokens copied from the document and verified in one
+    /// forward pass (0 turns drafting off). Each costs a row of the step
+    /// whether the model confirms it or not.
+    pub max_draft_tokens: usize,
 }
 
 impl Default for EngineConfig {
@@ -59,6 +63,7 @@ impl Default for EngineConfig {
             prefix_cache_entries: 8,
             steer_slack: 24,
             steer_search_budget: 4096,
+            max_draft_tokens: 4,
         }
     }
 }

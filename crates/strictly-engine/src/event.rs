@@ -37,6 +37,10 @@ pub struct Usage {
     /// Prompt tokens restored from a shared-prefix KV snapshot instead of
     /// being prefilled.
     pub cached_prompt_tokens: usize,
+    /// Tokens copied from the document as drafts and fed for verification.
+    pub draft_tokens: usize,
+    /// Draft tokens the model confirmed (each saved a forward pass).
+    pub accepted_draft_tokens: usize,
 }
 
 /// Where a request's time went, in milliseconds.

@@ -37,6 +37,7 @@
 mod config;
 mod constraint;
 mod detok;
+mod draft;
 mod error;
 mod event;
 mod model;

@@ -30,12 +30,13 @@ pub struct ForwardItem<'a, C> {
     /// The sequence's KV cache; `tokens` are appended after what it holds.
     pub cache: &'a mut C,
     /// Tokens to feed: a prefill chunk, or the last sampled token followed by
-    /// any forced tokens.
+    /// any forced tokens and draft tokens.
     pub tokens: &'a [u32],
-    /// Whether the logits after the last token are needed. Intermediate
-    /// prefill chunks skip the LM head, the most expensive matrix product of a
-    /// small model.
-    pub want_logits: bool,
+    /// How many of the last tokens need the logits after them: 0 for an
+    /// intermediate prefill chunk (the LM head is the most expensive matrix
+    /// product of a small model), 1 after a prompt or sampled token, one more
+    /// per draft token to verify.
+    pub logit_rows: usize,
 }
 
 /// A causal language model driven one step at a time.
@@ -64,8 +65,21 @@ pub trait LanguageModel: Send + 'static {
     /// the prefix again.
     fn fork_cache(&self, cache: &Self::Cache, capacity: usize) -> Result<Self::Cache, ModelError>;
 
+    /// Drops the positions from `len` on: draft tokens the model did not
+    /// confirm.
+    fn truncate_cache(&self, cache: &mut Self::Cache, len: usize);
+
+    /// Most rows a step may feed (all sequences together) for every row's
+    /// logits to be exactly those of feeding its token alone. Draft tokens
+    /// are kept within it, so a lone sequence's answer is the same with
+    /// drafts as without.
+    fn exact_step_rows(&self) -> usize {
+        usize::MAX
+    }
+
     /// Feeds every item's tokens and returns, for each item in order, the
-    /// logits after its last token (`None` where `want_logits` is false).
+    /// logits after each of its last `logit_rows` tokens, row after row
+    /// (`None` where `logit_rows` is 0).
     fn forward(
         &mut self,
         items: &mut [ForwardItem<'_, Self::Cache>],

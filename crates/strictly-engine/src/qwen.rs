@@ -8,7 +8,7 @@ use std::sync::Arc;
 use strictly_model::chat::{ChatTemplate, Message};
 use strictly_model::source::ModelSource;
 use strictly_model::tokenizer::Tokenizer;
-use strictly_model::{KvCache, LogitRows, Qwen2};
+use strictly_model::{KvCache, Qwen2};
 
 use crate::grammar::GrammarCompiler;
 use crate::model::{CodecError, ForwardItem, LanguageModel, ModelError, TextCodec};
@@ -129,36 +129,48 @@ impl LanguageModel for QwenModel {
         Ok(cache.clone())
     }
 
+    fn truncate_cache(&self, cache: &mut KvCache, len: usize) {
+        cache.truncate(len);
+    }
+
     fn forward(
         &mut self,
         items: &mut [ForwardItem<'_, KvCache>],
     ) -> Result<Vec<Option<Vec<f32>>>, ModelError> {
         let tokens: Vec<&[u32]> = items.iter().map(|i| i.tokens).collect();
-        let wanted: Vec<bool> = items.iter().map(|i| i.want_logits).collect();
+        let wanted: Vec<usize> = items
+            .iter()
+            .map(|i| i.logit_rows.min(i.tokens.len()))
+            .collect();
+        // An item that needs no logits still gets its last row: the model
+        // returns at least one per sequence, and one row is cheap.
+        let tails: Vec<usize> = wanted.iter().map(|&w| w.max(1)).collect();
         let mut caches: Vec<&mut KvCache> = items.iter_mut().map(|i| &mut *i.cache).collect();
         let logits = self
             .model
-            .forward(&tokens, &mut caches, LogitRows::Last)
+            .forward_tails(&tokens, &mut caches, &tails)
             .map_err(ModelError::new)?;
         let rows = strictly_model::host::to_f32_vec(logits).map_err(ModelError::new)?;
         let vocab = self.vocab_size();
-        if rows.len() != vocab * wanted.len() {
+        let total: usize = tails.iter().sum();
+        if rows.len() != vocab * total {
             return Err(ModelError::msg(format!(
-                "{} logits for {} rows of {vocab}",
+                "{} logits for {total} rows of {vocab}",
                 rows.len(),
-                wanted.len()
             )));
         }
         if let [want] = wanted[..] {
             // One sequence (every single-request decode step): hand over the
-            // read-back buffer itself instead of copying its row.
-            return Ok(vec![want.then_some(rows)]);
+            // read-back buffer itself instead of copying its rows.
+            return Ok(vec![(want > 0).then_some(rows)]);
         }
-        Ok(rows
-            .chunks_exact(vocab)
-            .zip(wanted)
-            .map(|(row, want)| want.then(|| row.to_vec()))
-            .collect())
+        let mut out = Vec::with_capacity(items.len());
+        let mut at = 0;
+        for (&want, &tail) in wanted.iter().zip(&tails) {
+            out.push((want > 0).then(|| rows[at * vocab..(at + tail) * vocab].to_vec()));
+            at += tail;
+        }
+        Ok(out)
     }
 }
 

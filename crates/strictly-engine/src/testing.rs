@@ -203,6 +203,10 @@ impl LanguageModel for ScriptedModel {
         cache.len()
     }
 
+    fn truncate_cache(&self, cache: &mut Vec<u32>, len: usize) {
+        cache.truncate(len);
+    }
+
     fn fork_cache(&self, cache: &Vec<u32>, capacity: usize) -> Result<Vec<u32>, ModelError> {
         let mut copy = Vec::with_capacity(capacity.max(cache.len()));
         copy.extend_from_slice(cache);
@@ -226,7 +230,13 @@ impl LanguageModel for ScriptedModel {
                     return Err(ModelError::msg("context exceeded"));
                 }
                 item.cache.extend_from_slice(item.tokens);
-                Ok(item.want_logits.then(|| self.logits(item.cache)))
+                let len = item.cache.len();
+                let rows = item.logit_rows.min(item.tokens.len());
+                Ok((rows > 0).then(|| {
+                    (len - rows + 1..=len)
+                        .flat_map(|end| self.logits(&item.cache[..end]))
+                        .collect()
+                }))
             })
             .collect()
     }

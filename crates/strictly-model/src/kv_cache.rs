@@ -6,6 +6,10 @@
 //! when a sequence outgrows it, up to the model's maximum position, so short
 //! requests do not pay for 32k positions (≈ 800 MB in f32 for the 0.5B model)
 //! while long ones still fit.
+//!
+//! On the CPU backend the cache lives in plain host memory, one contiguous
+//! run of positions per key/value head, which host attention
+//! ([`crate::qwen2`]) reads in place; other devices keep Burn tensors.
 
 use burn::tensor::{DType, Device, Tensor};
 
@@ -42,10 +46,26 @@ pub(crate) struct LayerKv {
     pub(crate) values: Tensor<4>,
 }
 
+/// Keys and values of one layer in host memory, `[kv_heads][capacity][head_dim]`
+/// each: a head's positions `0..len` are one contiguous slice.
+#[derive(Debug, Clone)]
+pub(crate) struct HostKv {
+    pub(crate) keys: Vec<f32>,
+    pub(crate) values: Vec<f32>,
+}
+
+/// Where the layers' keys and values are kept.
+#[derive(Debug, Clone)]
+enum Store {
+    Tensors(Vec<LayerKv>),
+    Host(Vec<HostKv>),
+}
+
 /// Keys and values of every layer for one sequence.
 #[derive(Debug, Clone)]
 pub struct KvCache {
-    layers: Vec<LayerKv>,
+    store: Store,
+    layers: usize,
     len: usize,
     capacity: usize,
     max_len: usize,
@@ -62,13 +82,29 @@ impl KvCache {
         let capacity = round_up(capacity.max(1)).min(max_len);
         let kv_heads = config.num_key_value_heads;
         let head_dim = config.head_dim();
-        let layers = (0..config.num_hidden_layers)
-            .map(|_| LayerKv {
-                keys: zeros(kv_heads, capacity, head_dim, device),
-                values: zeros(kv_heads, capacity, head_dim, device),
-            })
-            .collect();
+        let layers = config.num_hidden_layers;
+        let store = if crate::device::is_cpu(device) {
+            let size = kv_heads * capacity * head_dim;
+            Store::Host(
+                (0..layers)
+                    .map(|_| HostKv {
+                        keys: vec![0.0; size],
+                        values: vec![0.0; size],
+                    })
+                    .collect(),
+            )
+        } else {
+            Store::Tensors(
+                (0..layers)
+                    .map(|_| LayerKv {
+                        keys: zeros(kv_heads, capacity, head_dim, device),
+                        values: zeros(kv_heads, capacity, head_dim, device),
+                    })
+                    .collect(),
+            )
+        };
         Self {
+            store,
             layers,
             len: 0,
             capacity,
@@ -111,10 +147,10 @@ impl KvCache {
     }
 
     pub(crate) fn check_layers(&self, expected: usize) -> Result<(), KvCacheError> {
-        if self.layers.len() != expected {
+        if self.layers != expected {
             return Err(KvCacheError::LayerMismatch {
                 expected,
-                found: self.layers.len(),
+                found: self.layers,
             });
         }
         Ok(())
@@ -134,11 +170,28 @@ impl KvCache {
         }
         let capacity = round_up(needed.max(self.capacity * 2)).min(self.max_len);
         let (len, heads, dim) = (self.len, self.kv_heads, self.head_dim);
-        for layer in &mut self.layers {
-            for t in [&mut layer.keys, &mut layer.values] {
-                let grown = zeros(heads, capacity, dim, &self.device);
-                let kept = t.clone().slice([0..1, 0..heads, 0..len, 0..dim]);
-                *t = grown.slice_assign([0..1, 0..heads, 0..len, 0..dim], kept);
+        match &mut self.store {
+            Store::Tensors(layers) => {
+                for layer in layers {
+                    for t in [&mut layer.keys, &mut layer.values] {
+                        let grown = zeros(heads, capacity, dim, &self.device);
+                        let kept = t.clone().slice([0..1, 0..heads, 0..len, 0..dim]);
+                        *t = grown.slice_assign([0..1, 0..heads, 0..len, 0..dim], kept);
+                    }
+                }
+            }
+            Store::Host(layers) => {
+                let old = self.capacity;
+                for layer in layers {
+                    for v in [&mut layer.keys, &mut layer.values] {
+                        let mut grown = vec![0.0; heads * capacity * dim];
+                        for h in 0..heads {
+                            grown[h * capacity * dim..][..len * dim]
+                                .copy_from_slice(&v[h * old * dim..][..len * dim]);
+                        }
+                        *v = grown;
+                    }
+                }
             }
         }
         self.capacity = capacity;
@@ -149,6 +202,9 @@ impl KvCache {
     /// at positions `len..len + n` and returns views of all `len + n`
     /// positions. [`Self::advance`] commits the new length once every layer
     /// has been written.
+    ///
+    /// # Panics
+    /// On a host cache (use [`Self::append_host`]).
     pub(crate) fn append(
         &mut self,
         layer: usize,
@@ -158,7 +214,10 @@ impl KvCache {
         let n = keys.dims()[2];
         let (start, heads, dim) = (self.len, self.kv_heads, self.head_dim);
         let end = start + n;
-        let slot = &mut self.layers[layer];
+        let Store::Tensors(layers) = &mut self.store else {
+            unreachable!("tensor append on a host cache");
+        };
+        let slot = &mut layers[layer];
         // `inplace` keeps the storage uniquely owned, so the CPU backend
         // writes into it instead of copying the whole cache.
         slot.keys
@@ -169,6 +228,44 @@ impl KvCache {
             slot.keys.clone().slice([0..1, 0..heads, 0..end, 0..dim]),
             slot.values.clone().slice([0..1, 0..heads, 0..end, 0..dim]),
         )
+    }
+
+    /// Whether the cache is in host memory (the CPU backend).
+    pub(crate) fn is_host(&self) -> bool {
+        matches!(self.store, Store::Host(_))
+    }
+
+    /// [`Self::append`] for a host cache: `keys`/`values` are `n` rows of
+    /// `[kv_heads, head_dim]`. Returns the layer and its capacity, for
+    /// attention to read positions `0..len + n` of each head in place.
+    ///
+    /// # Panics
+    /// On a tensor cache, or if the rows are not whole.
+    pub(crate) fn append_host(
+        &mut self,
+        layer: usize,
+        keys: &[f32],
+        values: &[f32],
+    ) -> (&HostKv, usize) {
+        let (heads, dim, cap) = (self.kv_heads, self.head_dim, self.capacity);
+        assert!(keys.len() == values.len() && keys.len() % (heads * dim) == 0);
+        let Store::Host(layers) = &mut self.store else {
+            unreachable!("host append on a tensor cache");
+        };
+        let slot = &mut layers[layer];
+        for (i, (k, v)) in keys
+            .chunks_exact(heads * dim)
+            .zip(values.chunks_exact(heads * dim))
+            .enumerate()
+        {
+            let pos = self.len + i;
+            for h in 0..heads {
+                let at = (h * cap + pos) * dim;
+                slot.keys[at..at + dim].copy_from_slice(&k[h * dim..(h + 1) * dim]);
+                slot.values[at..at + dim].copy_from_slice(&v[h * dim..(h + 1) * dim]);
+            }
+        }
+        (&layers[layer], cap)
     }
 
     /// Commits `n` positions written by [`Self::append`] in every layer.

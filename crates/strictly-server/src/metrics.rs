@@ -156,6 +156,8 @@ impl Metrics {
         add("completion", usage.completion_tokens);
         add("forced", usage.forced_tokens);
         add("cached_prompt", usage.cached_prompt_tokens);
+        add("draft", usage.draft_tokens);
+        add("accepted_draft", usage.accepted_draft_tokens);
     }
 
     /// The text exposition, with the live engine counts.

@@ -46,7 +46,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("{} is not JSON", args.schema.display()))?;
     let document = read_document(args.file.as_ref())?;
     let parts = args.model.load_parts()?;
-    let engine = parts.start(EngineConfig::default(), None)?;
+    let config = EngineConfig {
+        max_draft_tokens: args.model.draft_tokens,
+        ..EngineConfig::default()
+    };
+    let engine = parts.start(config, None)?;
     let mut request = GenerateRequest::extraction(schema, document, args.instructions.as_deref())
         .with_sampling(SamplingParams {
             temperature: args.temperature,

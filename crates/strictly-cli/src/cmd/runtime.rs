@@ -13,7 +13,7 @@ use strictly_model::device::init_cpu_threads;
 use strictly_model::source::ModelSource;
 use strictly_model::{Backend, LoadOptions, Qwen2, load_source};
 
-/// `--model`, `--backend`, `--threads`, `--dtype`, `--dense`.
+/// `--model`, `--backend`, `--threads`, `--dtype`, `--dense`, `--draft-tokens`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ModelArgs {
     /// A GGUF file or Hugging Face folder; default: the default model (fetched if needed).
@@ -32,6 +32,10 @@ pub struct ModelArgs {
     /// integer CPU kernels on them.
     #[arg(long)]
     pub dense: bool,
+    /// Tokens copied from the document as a guess and checked by the model
+    /// in the same forward pass (0: off). The answer does not depend on it.
+    #[arg(long, default_value_t = EngineConfig::default().max_draft_tokens)]
+    pub draft_tokens: usize,
 }
 
 fn parse_dtype(s: &str) -> Result<FloatDType, String> {
@@ -92,6 +96,7 @@ impl ModelArgs {
             EngineConfig {
                 max_batch: concurrency.max(1),
                 interactive_slots: 0,
+                max_draft_tokens: self.draft_tokens,
                 ..EngineConfig::default()
             },
             None,

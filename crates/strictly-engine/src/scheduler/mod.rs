@@ -20,10 +20,11 @@ use tokio::sync::mpsc as events;
 
 use crate::config::EngineConfig;
 use crate::constraint::{ConstraintCompiler, Matcher, TokenMask};
+use crate::draft::CopySource;
 use crate::error::EngineError;
 use crate::event::EventStream;
 use crate::model::{LanguageModel, TextCodec};
-use crate::request::{Constraint, GenerateRequest, Priority};
+use crate::request::{Constraint, GenerateRequest, Priority, Role};
 use crate::sampler::Sampler;
 use crate::schema_cache::{Compiled, SchemaCache};
 use crate::steer::{self, CloserTable};
@@ -286,6 +287,7 @@ impl Engine {
             matcher,
             plan,
             max_tokens,
+            source: copy_source(&request, ctx.config.max_draft_tokens),
             sampler: Sampler::new(&request.sampling),
             cancel: request.cancel,
             priority: request.priority,
@@ -399,3 +401,18 @@ fn check_sampling(request: &GenerateRequest) -> Result<(), EngineError> {
 
 #[cfg(test)]
 mod tests;
+
+/// The text draft tokens are copied from: what the user sent (the document),
+/// not the instructions and schema around it.
+fn copy_source(request: &GenerateRequest, max_draft_tokens: usize) -> Option<CopySource> {
+    if max_draft_tokens == 0 || request.raw {
+        return None;
+    }
+    let text: Vec<&str> = request
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::User)
+        .map(|m| m.content.as_str())
+        .collect();
+    CopySource::new(&text.join("\n"))
+}

@@ -10,6 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::{Ctx, Permit};
 use crate::constraint::{Matcher, TokenMask};
 use crate::detok::Utf8Stream;
+use crate::draft::CopySource;
 use crate::error::EngineError;
 use crate::event::{Completion, Event, FinishReason, Timings, TokenEvent, Usage};
 use crate::model::{ForwardItem, LanguageModel, ModelError};
@@ -26,6 +27,10 @@ const REFRESH_EVERY: usize = 16;
 /// Answer positions reserved up front in a new KV cache.
 const INITIAL_ANSWER_CAPACITY: usize = 256;
 
+/// Document bytes looked at for one draft; more than the longest draft
+/// needs, so the last drafted token is rarely cut short.
+const DRAFT_BYTES: usize = 64;
+
 /// A prepared request waiting for a KV slot.
 pub(crate) struct Job {
     pub(crate) prompt: Vec<u32>,
@@ -36,6 +41,8 @@ pub(crate) struct Job {
     /// A valid answer that fits in `max_tokens`, found at preparation.
     pub(crate) plan: Option<Vec<u32>>,
     pub(crate) max_tokens: usize,
+    /// The document, for draft tokens copied from it.
+    pub(crate) source: Option<CopySource>,
     pub(crate) sampler: Sampler,
     pub(crate) cancel: CancelToken,
     pub(crate) priority: Priority,
@@ -63,11 +70,23 @@ pub(crate) struct Sequence<C> {
     pub(crate) cache: C,
     /// Prompt tokens already in the cache.
     pub(crate) fed: usize,
-    /// Answer tokens committed but not yet in the cache.
+    /// Answer tokens committed but not yet in the cache, followed by the
+    /// draft tokens to verify.
     pub(crate) pending: Vec<u32>,
+    /// The draft tokens at the end of `pending` (not committed).
+    draft: Vec<u32>,
+    /// Draft tokens of the last step the model did not confirm: their
+    /// positions are dropped from the cache.
+    unconfirmed: usize,
+    /// The answer's bytes, for finding where in the document it is.
+    answer: Vec<u8>,
     cached_prompt: usize,
     generated: usize,
     forced: usize,
+    drafted: usize,
+    accepted: usize,
+    /// Answer length at which the steering estimate is next refreshed.
+    next_refresh: usize,
     /// Length of the last known short completion (the steering estimate).
     shortest: usize,
     steered: bool,
@@ -110,9 +129,15 @@ impl<C> Sequence<C> {
             cache,
             fed,
             pending: Vec::new(),
+            draft: Vec::new(),
+            unconfirmed: 0,
+            answer: Vec::new(),
             cached_prompt: fed,
             generated: 0,
             forced: 0,
+            drafted: 0,
+            accepted: 0,
+            next_refresh: 0,
             shortest,
             steered: false,
             utf8: Utf8Stream::default(),
@@ -132,12 +157,12 @@ impl<C> Sequence<C> {
             Some(end) => ForwardItem {
                 cache: &mut self.cache,
                 tokens: &self.job.prompt[self.fed..end],
-                want_logits: end == self.job.prompt.len(),
+                logit_rows: usize::from(end == self.job.prompt.len()),
             },
             None => ForwardItem {
                 cache: &mut self.cache,
                 tokens: &self.pending,
-                want_logits: true,
+                logit_rows: self.draft.len() + 1,
             },
         }
     }
@@ -162,22 +187,138 @@ impl<C> Sequence<C> {
         now >= self.job.deadline
     }
 
-    /// Handles the logits after the sequence's last fed token. Returns the
-    /// end of the request, or `None` if it continues.
+    /// Handles the logits after the sequence's last fed tokens: one row for
+    /// the last real token, then one per draft token. Returns the end of the
+    /// request, or `None` if it continues.
+    ///
+    /// Each row is sampled as if it were the only one; a draft token is
+    /// confirmed when what the step produced (the sampled token and the
+    /// forced ones after it) is exactly what was drafted, and then the next
+    /// row, computed after it, is used. The first difference ends the step.
+    ///
+    /// `step_rows` is how many tokens the next step may feed for this
+    /// sequence, drafts included.
     pub(crate) fn on_logits(
         &mut self,
         logits: &[f32],
+        step_rows: usize,
         ctx: &Ctx,
     ) -> Option<Result<FinishReason, EngineError>> {
         self.first_logits.get_or_insert_with(Instant::now);
         let started = Instant::now();
-        let outcome = if self.job.matcher.is_some() {
-            self.constrained_step(logits, ctx)
-        } else {
-            self.free_step(logits, ctx)
+        let vocab = ctx.vocab_size;
+        let draft = std::mem::take(&mut self.draft);
+        let mut confirmed = 0;
+        let outcome = loop {
+            let Some(row) = logits.get(confirmed * vocab..(confirmed + 1) * vocab) else {
+                break Some(Err(EngineError::Model(ModelError::msg(format!(
+                    "{} logits for row {confirmed} of {vocab}",
+                    logits.len()
+                )))));
+            };
+            let outcome = if self.job.matcher.is_some() {
+                self.constrained_step(row, ctx)
+            } else {
+                self.free_step(row, ctx)
+            };
+            // Produced tokens that were drafted are in the cache already.
+            let same = self
+                .pending
+                .iter()
+                .zip(&draft[confirmed..])
+                .take_while(|(a, b)| a == b)
+                .count();
+            self.pending.drain(..same);
+            confirmed += same;
+            if outcome.is_some() || !self.pending.is_empty() {
+                break outcome;
+            }
+            if same == 0 {
+                break Some(Err(EngineError::InvalidOutput(
+                    "a step produced no token".into(),
+                )));
+            }
         };
+        self.drafted += draft.len();
+        self.accepted += confirmed;
+        self.unconfirmed = draft.len() - confirmed;
+        if outcome.is_none() {
+            self.prepare_draft(step_rows, ctx);
+        }
         self.grammar_time += started.elapsed();
         outcome
+    }
+
+    /// Positions at the end of the cache that hold refused draft tokens;
+    /// the caller drops them before the next step.
+    pub(crate) fn take_unconfirmed(&mut self) -> usize {
+        std::mem::take(&mut self.unconfirmed)
+    }
+
+    /// Appends draft tokens to `pending`: the document's text after the
+    /// place the answer's tail matches, tokenized, cut where the grammar
+    /// refuses it, and ended after any tokens the grammar forces there.
+    fn prepare_draft(&mut self, step_rows: usize, ctx: &Ctx) {
+        let max = step_rows
+            .saturating_sub(self.pending.len())
+            .min(ctx.config.max_draft_tokens);
+        if max == 0 || self.pending.is_empty() || self.steered {
+            return;
+        }
+        // Near the end of the budget, steering decides token by token.
+        let remaining = self.job.max_tokens.saturating_sub(self.generated);
+        if remaining <= 2 * (self.shortest + ctx.config.steer_slack) + max {
+            return;
+        }
+        let Some(source) = self.job.source.as_mut() else {
+            return;
+        };
+        let Some(bytes) = source.continuation(&self.answer, DRAFT_BYTES) else {
+            return;
+        };
+        let cut = bytes.len() == DRAFT_BYTES;
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        let Ok(mut tokens) = ctx.codec.encode(text) else {
+            return;
+        };
+        if cut {
+            // The byte limit may have split the last word.
+            tokens.pop();
+        }
+        tokens.truncate(max);
+        let mut draft = Vec::with_capacity(max);
+        match self.job.matcher.as_mut() {
+            Some(matcher) => {
+                for token in tokens {
+                    if ctx.stop_tokens.contains(&token) || matcher.commit(token).is_err() {
+                        break;
+                    }
+                    draft.push(token);
+                    let forced = matcher.forced_tokens();
+                    if !forced.is_empty() {
+                        // The document's text rarely goes on the way the
+                        // grammar does, so the draft ends with what it forces.
+                        for token in forced {
+                            if draft.len() >= max
+                                || ctx.stop_tokens.contains(&token)
+                                || matcher.commit(token).is_err()
+                            {
+                                break;
+                            }
+                            draft.push(token);
+                        }
+                        break;
+                    }
+                }
+                matcher.rollback(draft.len());
+            }
+            None => draft.extend(tokens.into_iter().take_while(|&t| !ctx.codec.is_special(t))),
+        }
+        self.pending.extend_from_slice(&draft);
+        self.draft = draft;
     }
 
     /// Grammar work done by this sequence so far.
@@ -208,9 +349,10 @@ impl<C> Sequence<C> {
         if remaining <= self.shortest + ctx.config.steer_slack {
             return self.steered_step(logits, remaining, ctx);
         }
-        if self.generated.is_multiple_of(REFRESH_EVERY)
+        if self.generated >= self.next_refresh
             && remaining <= 4 * (self.shortest + ctx.config.steer_slack)
         {
+            self.next_refresh = self.generated + REFRESH_EVERY;
             // Keep the estimate honest while there is still room: the answer
             // may have opened structures that take long to close.
             self.job.plan = self.search(remaining, ctx);
@@ -398,7 +540,11 @@ impl<C> Sequence<C> {
         self.pending.push(token);
         self.generated += 1;
         self.forced += usize::from(forced);
-        let text = self.utf8.push(ctx.codec.token_bytes(token));
+        let bytes = ctx.codec.token_bytes(token);
+        if self.job.source.is_some() {
+            self.answer.extend_from_slice(bytes);
+        }
+        let text = self.utf8.push(bytes);
         let _ = self.job.events.send(Event::Token(TokenEvent {
             id: token,
             text,
@@ -423,6 +569,8 @@ impl<C> Sequence<C> {
             completion_tokens: self.generated,
             forced_tokens: self.forced,
             cached_prompt_tokens: self.cached_prompt,
+            draft_tokens: self.drafted,
+            accepted_draft_tokens: self.accepted,
         };
         let text = self.utf8.finish();
         let event = outcome.and_then(|finish_reason| {

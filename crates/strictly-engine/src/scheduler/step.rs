@@ -202,6 +202,7 @@ fn step<M: LanguageModel>(
             Vec::new()
         }
     };
+    let draft_room = draft_room(model, running, ctx);
     let mut finished = Vec::new();
     for (&(i, feed), logits) in feeds.iter().zip(logits) {
         let seq = &mut running[i];
@@ -214,8 +215,16 @@ fn step<M: LanguageModel>(
         }
         if let Some(logits) = logits {
             let before = seq.grammar_time();
-            if let Some(outcome) = seq.on_logits(&logits, ctx) {
-                finished.push((i, outcome));
+            match seq.on_logits(&logits, draft_room, ctx) {
+                Some(outcome) => finished.push((i, outcome)),
+                None => {
+                    // Draft tokens the model did not confirm leave the cache.
+                    let refused = seq.take_unconfirmed();
+                    if refused > 0 {
+                        let len = model.cache_len(&seq.cache);
+                        model.truncate_cache(&mut seq.cache, len - refused);
+                    }
+                }
             }
             stats.mask += seq.grammar_time() - before;
         }
@@ -226,6 +235,29 @@ fn step<M: LanguageModel>(
         running.swap_remove(i).finish(outcome);
     }
     stats
+}
+
+/// Rows each sequence's next step may take, its real tokens and drafts
+/// together. Drafts pay off when a step is bound by reading the weights:
+/// several sequences decoding together already fill the rows, so the
+/// draft budget is shared between them. A lone sequence also stays within
+/// the rows the model computes exactly as one-token steps, so that drafts
+/// never change its answer.
+fn draft_room<M: LanguageModel>(model: &M, running: &[Sequence<M::Cache>], ctx: &Ctx) -> usize {
+    let decoding = running
+        .iter()
+        .filter(|s| s.fed >= s.prompt().len())
+        .count()
+        .max(1);
+    let share = ctx.config.max_draft_tokens / decoding;
+    if share == 0 {
+        return 0;
+    }
+    if decoding == 1 {
+        (share + 1).min(model.exact_step_rows())
+    } else {
+        share + 1
+    }
 }
 
 /// Fails every sequence of a failed forward pass (their caches are in an

@@ -514,3 +514,93 @@ fn a_raw_prompt_skips_the_chat_template() {
     assert_eq!(done.usage.prompt_tokens, 2, "{done:?}");
     assert_eq!(log.lock().unwrap()[0], [2]);
 }
+
+/// Runs `req` on a fresh scripted engine with `max_draft_tokens` drafts,
+/// returning the completion and the number of forward passes.
+fn run_with_drafts(script: &str, req: GenerateRequest, drafts: usize) -> (Completion, usize) {
+    let model = ScriptedModel::new(script);
+    let log = model.log();
+    let config = EngineConfig {
+        max_draft_tokens: drafts,
+        ..EngineConfig::default()
+    };
+    let done = engine_with_model(config, model)
+        .submit(req)
+        .unwrap()
+        .wait()
+        .unwrap();
+    let passes = log.lock().unwrap().len();
+    (done, passes)
+}
+
+#[test]
+fn drafts_copied_from_the_document_save_forward_passes() {
+    let script = "Ship to Acme Corp, 12 Main Street";
+    let req = GenerateRequest::chat("Invoice 7. Ship to Acme Corp, 12 Main Street, Springfield.");
+    let (plain, plain_passes) = run_with_drafts(script, req.clone(), 0);
+    let (drafted, drafted_passes) = run_with_drafts(script, req, 4);
+    assert_eq!(plain.text, script);
+    assert_eq!(drafted.text, script, "drafts changed the answer");
+    assert_eq!(plain.usage.draft_tokens, 0);
+    assert!(
+        drafted.usage.accepted_draft_tokens > 20,
+        "{:?}",
+        drafted.usage
+    );
+    assert!(
+        drafted_passes * 2 < plain_passes,
+        "{drafted_passes} passes with drafts, {plain_passes} without"
+    );
+}
+
+#[test]
+fn refused_drafts_leave_no_trace_in_the_cache() {
+    // The document goes on differently from what the model says: every
+    // draft after "Acme " is refused, and the refused positions must be
+    // dropped from the cache or the following logits would be off.
+    let script = "Ship to Acme Corp, 12 Main Street";
+    let req = GenerateRequest::chat("Ship to Acme Ltd, 99 Side Road. Acme Corp, 12 Main Street");
+    let (plain, _) = run_with_drafts(script, req.clone(), 0);
+    let (drafted, _) = run_with_drafts(script, req, 4);
+    assert_eq!(drafted.text, plain.text);
+    assert_eq!(drafted.text, script);
+    assert!(
+        drafted.usage.draft_tokens > drafted.usage.accepted_draft_tokens,
+        "{:?}",
+        drafted.usage
+    );
+}
+
+#[test]
+fn drafts_under_a_grammar_give_the_same_answer() {
+    let values = [
+        json!({"city": "Springfield", "street": "12 Main Street"}),
+        json!({"city": "Springfield", "street": "12 Main Road"}),
+        json!({"city": "Shelbyville", "street": "1 Side Road"}),
+    ];
+    for (script, document) in [
+        (
+            r#"{"city":"Springfield","street":"12 Main Street"}"#,
+            "Deliver to 12 Main Street, Springfield",
+        ),
+        (
+            r#"{"city":"Springfield","street":"12 Main Road"}"#,
+            "Deliver to 12 Main Street, Springfield",
+        ),
+        (
+            r#"{"city":"Shelbyville","street":"1 Side Road"}"#,
+            "Springfield\",\"street\":\"12 Main Street",
+        ),
+    ] {
+        let req = GenerateRequest::chat(document).with_constraint(choices(&values));
+        let (plain, _) = run_with_drafts(script, req.clone(), 0);
+        let (drafted, _) = run_with_drafts(script, req, 4);
+        assert_eq!(plain.text, script);
+        assert_eq!(drafted.text, plain.text, "document {document:?}");
+        assert_eq!(
+            drafted.usage.completion_tokens,
+            plain.usage.completion_tokens
+        );
+        assert_eq!(drafted.usage.forced_tokens, plain.usage.forced_tokens);
+    }
+}

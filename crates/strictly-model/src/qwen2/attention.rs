@@ -7,11 +7,13 @@
 use std::ops::Range;
 
 use burn::module::Module;
-use burn::tensor::Tensor;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Tensor, TensorData};
 
+use super::host_attention;
 use super::rope::Rope;
+use crate::host::to_f32_vec;
 use crate::kv_cache::KvCache;
 use crate::linear::Linear;
 
@@ -19,6 +21,14 @@ use crate::linear::Linear;
 /// causally masked scores are skipped, large enough that each call is a
 /// sizeable matrix product.
 const QUERY_BLOCK: usize = 128;
+
+/// Up to this many new tokens of a sequence in one step (a sampled token
+/// with forced and draft tokens after it), each row attends on its own
+/// exactly as a one-token decoding step would (on the CPU, in place in the
+/// host cache). A token's logits then do not depend on how many tokens
+/// share its step, so verifying draft tokens in one pass gives the same
+/// greedy answer as decoding them one by one.
+const ROW_BY_ROW: usize = 8;
 
 /// Self-attention block of one decoder layer.
 #[derive(Module, Debug)]
@@ -60,6 +70,10 @@ impl Attention {
         let v = v.reshape([rows, kv_heads, dim]);
         let q = rope.apply(q);
         let k = rope.apply(k);
+        if caches.iter().all(|c| c.is_host()) {
+            let attended = self.attend_host(q, k, v, spans, caches, layer);
+            return self.o_proj.forward(attended);
+        }
 
         let mut outputs = Vec::with_capacity(spans.len());
         for (span, cache) in spans.iter().zip(caches.iter_mut()) {
@@ -86,6 +100,84 @@ impl Attention {
             Tensor::cat(outputs, 0)
         };
         self.o_proj.forward(attended)
+    }
+
+    /// [`Self::forward`]'s attention on host caches: few rows attend in
+    /// place ([`host_attention::attend`]); long prompt chunks go through
+    /// Burn's attention on a copy of the cached positions.
+    fn attend_host(
+        &self,
+        q: Tensor<3>,
+        k: Tensor<3>,
+        v: Tensor<3>,
+        spans: &[Range<usize>],
+        caches: &mut [&mut KvCache],
+        layer: usize,
+    ) -> Tensor<2> {
+        let device = q.device();
+        let dtype = q.dtype();
+        let (heads, kv_heads, dim) = (self.heads, self.kv_heads, self.head_dim);
+        let host = |t: Tensor<3>| {
+            to_f32_vec(t).unwrap_or_else(|e| unreachable!("CPU tensors read in place: {e}"))
+        };
+        let (qh, kh, vh) = (host(q), host(k), host(v));
+        let (qw, kw) = (heads * dim, kv_heads * dim);
+        let mut out = vec![0.0f32; qh.len()];
+        let mut long = Vec::new();
+        for (span, cache) in spans.iter().zip(caches.iter_mut()) {
+            let first = cache.len();
+            let rows = span.clone();
+            let (kv, capacity) = cache.append_host(
+                layer,
+                &kh[rows.start * kw..rows.end * kw],
+                &vh[rows.start * kw..rows.end * kw],
+            );
+            if span.len() <= ROW_BY_ROW {
+                let shape = host_attention::Heads {
+                    heads,
+                    kv_heads,
+                    dim,
+                    capacity,
+                };
+                host_attention::attend(
+                    &qh[rows.start * qw..rows.end * qw],
+                    kv,
+                    shape,
+                    first,
+                    &mut out[rows.start * qw..rows.end * qw],
+                );
+            } else {
+                let end = first + span.len();
+                let gather = |src: &[f32]| -> Tensor<4> {
+                    let mut vals = Vec::with_capacity(kv_heads * end * dim);
+                    for h in 0..kv_heads {
+                        vals.extend_from_slice(&src[h * capacity * dim..][..end * dim]);
+                    }
+                    Tensor::from_data(
+                        TensorData::new(vals, [1, kv_heads, end, dim]),
+                        (&device, dtype),
+                    )
+                };
+                let (keys, values) = (gather(&kv.keys), gather(&kv.values));
+                let q_seq = Tensor::<1>::from_data(
+                    TensorData::new(
+                        qh[rows.start * qw..rows.end * qw].to_vec(),
+                        [span.len() * qw],
+                    ),
+                    (&device, dtype),
+                )
+                .reshape([span.len(), heads, dim]);
+                long.push((rows, self.attend_many(q_seq, keys, values)));
+            }
+        }
+        for (rows, attended) in long {
+            let vals = to_f32_vec(attended)
+                .unwrap_or_else(|e| unreachable!("CPU tensors read in place: {e}"));
+            out[rows.start * qw..rows.end * qw].copy_from_slice(&vals);
+        }
+        let rows = qh.len() / qw;
+        Tensor::<1>::from_data(TensorData::new(out, [rows * qw]), (&device, dtype))
+            .reshape([rows, qw])
     }
 
     /// One new token: the query heads of each group attend to their shared

@@ -10,6 +10,7 @@
 //! decode is many sequences with one token each.
 
 mod attention;
+mod host_attention;
 mod layer;
 mod mlp;
 mod rope;
@@ -44,6 +45,14 @@ pub enum ForwardError {
         tokens: usize,
         /// Caches given.
         caches: usize,
+    },
+    /// The number of token lists and logit row counts differ.
+    #[error("{tokens} token lists but {tails} logit row counts")]
+    TailsMismatch {
+        /// Token lists given.
+        tokens: usize,
+        /// Row counts given.
+        tails: usize,
     },
     /// A token id is outside the model's vocabulary.
     #[error("token id {id} is outside the vocabulary of {vocab}")]
@@ -115,10 +124,34 @@ impl Qwen2 {
         caches: &mut [&mut KvCache],
         rows: LogitRows,
     ) -> Result<Tensor<2>, ForwardError> {
+        let tails: Vec<usize> = match rows {
+            LogitRows::Last => vec![1; tokens.len()],
+            LogitRows::All => tokens.iter().map(|t| t.len()).collect(),
+        };
+        self.forward_tails(tokens, caches, &tails)
+    }
+
+    /// [`Self::forward`] returning, for each sequence `i`, the logits after
+    /// each of its last `tails[i]` new tokens (at least one, at most all),
+    /// sequences concatenated: `[Σ tails, vocab]`. Verifying draft tokens
+    /// needs the logits after each of them, but not after the forced tokens
+    /// before them.
+    pub fn forward_tails(
+        &self,
+        tokens: &[&[u32]],
+        caches: &mut [&mut KvCache],
+        tails: &[usize],
+    ) -> Result<Tensor<2>, ForwardError> {
         if tokens.len() != caches.len() {
             return Err(ForwardError::BatchMismatch {
                 tokens: tokens.len(),
                 caches: caches.len(),
+            });
+        }
+        if tokens.len() != tails.len() {
+            return Err(ForwardError::TailsMismatch {
+                tokens: tokens.len(),
+                tails: tails.len(),
             });
         }
         if tokens.is_empty() || tokens.iter().any(|t| t.is_empty()) {
@@ -142,9 +175,9 @@ impl Qwen2 {
         // the pool and sleeping until it is done (a few wake-ups per product,
         // ~170 products per decoded token).
         if rayon::current_thread_index().is_none() && crate::device::is_cpu(&self.device) {
-            return rayon::scope(|_| self.step(tokens, caches, rows));
+            return rayon::scope(|_| self.step(tokens, caches, tails));
         }
-        self.step(tokens, caches, rows)
+        self.step(tokens, caches, tails)
     }
 
     /// [`Self::forward`] after its checks.
@@ -152,7 +185,7 @@ impl Qwen2 {
         &self,
         tokens: &[&[u32]],
         caches: &mut [&mut KvCache],
-        rows: LogitRows,
+        tails: &[usize],
     ) -> Result<Tensor<2>, ForwardError> {
         let mut spans: Vec<Range<usize>> = Vec::with_capacity(tokens.len());
         let mut positions = Vec::new();
@@ -179,15 +212,18 @@ impl Qwen2 {
         }
 
         let hidden = self.config.hidden_size;
-        let x = match rows {
-            LogitRows::All => x,
-            LogitRows::Last => {
-                let last: Vec<Tensor<2>> = spans
-                    .iter()
-                    .map(|s| x.clone().slice([s.end - 1..s.end, 0..hidden]))
-                    .collect();
-                Tensor::cat(last, 0)
-            }
+        let x = if spans.iter().zip(tails).all(|(s, &t)| t >= s.len()) {
+            x
+        } else {
+            let rows: Vec<Tensor<2>> = spans
+                .iter()
+                .zip(tails)
+                .map(|(s, &t)| {
+                    let start = s.end - t.clamp(1, s.len());
+                    x.clone().slice([start..s.end, 0..hidden])
+                })
+                .collect();
+            Tensor::cat(rows, 0)
         };
         let x = self.norm.forward(x);
         let head = self.lm_head.as_ref().unwrap_or(&self.embed_tokens);

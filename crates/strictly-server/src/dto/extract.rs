@@ -54,6 +54,11 @@ pub struct ExtractUsage {
     pub forced_tokens: usize,
     /// Prompt tokens reused from an earlier request with the same schema.
     pub cached_prompt_tokens: usize,
+    /// Tokens guessed from the document and checked by the model in the
+    /// same forward pass as the token before them.
+    pub draft_tokens: usize,
+    /// Guessed tokens the model confirmed; each saved a forward pass.
+    pub accepted_draft_tokens: usize,
 }
 
 /// Where the time went, in milliseconds.
@@ -74,6 +79,8 @@ impl From<strictly_engine::Usage> for ExtractUsage {
             completion_tokens: u.completion_tokens,
             forced_tokens: u.forced_tokens,
             cached_prompt_tokens: u.cached_prompt_tokens,
+            draft_tokens: u.draft_tokens,
+            accepted_draft_tokens: u.accepted_draft_tokens,
         }
     }
 }
