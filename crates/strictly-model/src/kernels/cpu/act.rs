@@ -121,6 +121,78 @@ impl QuantRows {
     }
 }
 
+/// `m` activation rows as the fused AVX-512 kernels read them
+/// ([`super::fused_avx512`]): the values and one scale per 32-element block,
+/// about 1.1 bytes per element against the panel layout's 3, so that the
+/// rows of a long input (4864 elements for the MLP's down projection) stay
+/// in L1 while the weight rows stream past them.
+///
+/// For weights the kernels expand to signed bytes, `vals` holds `q + 128`
+/// (`biased`): `vpdpbusd` multiplies unsigned by signed bytes, and the
+/// `128 · Σ w` this adds depends on the weights only, so it is taken off once
+/// per weight step for all rows. For Q4_K, whose weights are unsigned,
+/// `vals` holds `q` itself.
+#[derive(Debug, Default)]
+pub(crate) struct FusedRows {
+    k: usize,
+    m: usize,
+    biased: bool,
+    vals: Vec<u8>,
+    scales: Vec<f32>,
+    sums: Vec<f32>,
+}
+
+/// The `R` rows of a [`FusedRows`]: values and sums row after row (row `r`
+/// at `r * k` and `r * k / 32`), scales block after block (block `b` of row
+/// `r` at `b * R + r`, so that one load gives a step's scales for every row).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FusedTile<'a, const R: usize> {
+    pub k: usize,
+    /// Whether `vals` are `q + 128`.
+    pub biased: bool,
+    pub vals: &'a [u8],
+    /// `d` per 32-element block, block-major.
+    pub scales: &'a [f32],
+    /// `d · Σ q` per 32-element block (for Q4_K's offsets).
+    pub sums: &'a [f32],
+}
+
+impl FusedRows {
+    /// The same quantization as `q`'s (made with any zero point), in the fused
+    /// kernels' layout.
+    pub(crate) fn from_quant(q: &QuantRows, biased: bool) -> FusedRows {
+        let flip = if biased { 0x80 } else { 0 };
+        let (k, blocks) = (q.k, q.k / ACT_BLOCK);
+        let m = q.vals.len() / k;
+        // Row-major `d` per block, then block-major.
+        let per_block: Vec<f32> = q.scales.iter().step_by(ACT_BLOCK / LANE).copied().collect();
+        let scales = (0..blocks * m)
+            .map(|j| per_block[(j % m) * blocks + j / m])
+            .collect();
+        FusedRows {
+            k,
+            m,
+            biased,
+            vals: q.vals.iter().map(|&v| v as u8 ^ flip).collect(),
+            scales,
+            sums: q.sums.clone(),
+        }
+    }
+
+    /// All rows, of which there must be `R`.
+    #[inline]
+    pub(crate) fn tile<const R: usize>(&self) -> FusedTile<'_, R> {
+        assert_eq!(R, self.m, "a tile of every row");
+        FusedTile {
+            k: self.k,
+            biased: self.biased,
+            vals: &self.vals,
+            scales: &self.scales,
+            sums: &self.sums,
+        }
+    }
+}
+
 type RowJob<'a> = (
     ((&'a [f32], &'a mut [i8]), (&'a mut [f32], &'a mut [i32])),
     &'a mut [f32],

@@ -15,6 +15,8 @@ mod act;
 mod format;
 #[cfg(target_arch = "x86_64")]
 mod fused_avx512;
+#[cfg(target_arch = "x86_64")]
+mod fused_blocks;
 mod gemm;
 mod isa;
 mod micro;

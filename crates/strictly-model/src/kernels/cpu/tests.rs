@@ -170,6 +170,7 @@ fn every_kernel_matches_dequantized_reference_on_odd_shapes() {
             vec![256, 768, 4864]
         };
         for &k in &ks {
+            // Every row count of the decoding kernels (1..=8) and one more.
             for &(m, n) in &[
                 (1, 1),
                 (1, 3),
@@ -177,6 +178,8 @@ fn every_kernel_matches_dequantized_reference_on_odd_shapes() {
                 (3, 2),
                 (4, 2),
                 (5, 7),
+                (6, 5),
+                (7, 6),
                 (8, 3),
                 (9, 4),
             ] {
