@@ -155,6 +155,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cache: &mut cache,
             tokens: &prompt,
             logit_rows: 1,
+            only: None,
         }];
         adapter.forward(&mut items)?;
         let mut next = 10u32;
@@ -165,6 +166,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 cache: &mut cache,
                 tokens: &token,
                 logit_rows: 1,
+                only: None,
             }];
             let rows = adapter.forward(&mut items)?;
             let row = rows.into_iter().next().flatten().ok_or("no logits")?;

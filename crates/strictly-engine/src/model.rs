@@ -37,6 +37,10 @@ pub struct ForwardItem<'a, C> {
     /// product of a small model), 1 after a prompt or sampled token, one more
     /// per draft token to verify.
     pub logit_rows: usize,
+    /// With one logits row: the only tokens that can be chosen (the
+    /// grammar's mask, when it is small). The model may compute just their
+    /// logits and leave the others at `-inf`.
+    pub only: Option<&'a [u32]>,
 }
 
 /// A causal language model driven one step at a time.

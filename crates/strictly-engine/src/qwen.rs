@@ -8,7 +8,7 @@ use std::sync::Arc;
 use strictly_model::chat::{ChatTemplate, Message};
 use strictly_model::source::ModelSource;
 use strictly_model::tokenizer::Tokenizer;
-use strictly_model::{KvCache, Qwen2};
+use strictly_model::{KvCache, LogitsWanted, Qwen2};
 
 use crate::grammar::GrammarCompiler;
 use crate::model::{CodecError, ForwardItem, LanguageModel, ModelError, TextCodec};
@@ -145,12 +145,16 @@ impl LanguageModel for QwenModel {
         // An item that needs no logits still gets its last row: the model
         // returns at least one per sequence, and one row is cheap.
         let tails: Vec<usize> = wanted.iter().map(|&w| w.max(1)).collect();
+        let select: Vec<LogitsWanted<'_>> = items
+            .iter()
+            .zip(&tails)
+            .map(|(i, &rows)| LogitsWanted { rows, only: i.only })
+            .collect();
         let mut caches: Vec<&mut KvCache> = items.iter_mut().map(|i| &mut *i.cache).collect();
-        let logits = self
+        let rows = self
             .model
-            .forward_tails(&tokens, &mut caches, &tails)
+            .forward_host(&tokens, &mut caches, &select)
             .map_err(ModelError::new)?;
-        let rows = strictly_model::host::to_f32_vec(logits).map_err(ModelError::new)?;
         let vocab = self.vocab_size();
         let total: usize = tails.iter().sum();
         if rows.len() != vocab * total {

@@ -233,9 +233,18 @@ impl LanguageModel for ScriptedModel {
                 let len = item.cache.len();
                 let rows = item.logit_rows.min(item.tokens.len());
                 Ok((rows > 0).then(|| {
-                    (len - rows + 1..=len)
+                    let mut logits: Vec<f32> = (len - rows + 1..=len)
                         .flat_map(|end| self.logits(&item.cache[..end]))
-                        .collect()
+                        .collect();
+                    if let (Some(only), 1) = (item.only, rows) {
+                        // As the real model may: nothing outside `only`.
+                        for (id, l) in logits.iter_mut().enumerate() {
+                            if !only.contains(&(id as u32)) {
+                                *l = f32::NEG_INFINITY;
+                            }
+                        }
+                    }
+                    logits
                 }))
             })
             .collect()

@@ -23,4 +23,4 @@ pub use config::Qwen2Config;
 pub use device::Backend;
 pub use kv_cache::KvCache;
 pub use load::{LoadError, LoadOptions, Loaded, load, load_source, load_with};
-pub use qwen2::{ForwardError, LogitRows, Qwen2};
+pub use qwen2::{ForwardError, LogitRows, LogitsWanted, Qwen2};

@@ -27,6 +27,10 @@ const REFRESH_EVERY: usize = 16;
 /// Answer positions reserved up front in a new KV cache.
 const INITIAL_ANSWER_CAPACITY: usize = 256;
 
+/// Largest grammar mask whose tokens are handed to the model as the only
+/// logits to compute; larger masks (string contents) get the full row.
+const ONLY_MAX: usize = 8192;
+
 /// Document bytes looked at for one draft; more than the longest draft
 /// needs, so the last drafted token is rarely cut short.
 const DRAFT_BYTES: usize = 64;
@@ -75,6 +79,9 @@ pub(crate) struct Sequence<C> {
     pub(crate) pending: Vec<u32>,
     /// The draft tokens at the end of `pending` (not committed).
     draft: Vec<u32>,
+    /// The tokens the next step's row may take, when few (see [`ONLY_MAX`]);
+    /// empty for a full row.
+    only: Vec<u32>,
     /// Draft tokens of the last step the model did not confirm: their
     /// positions are dropped from the cache.
     unconfirmed: usize,
@@ -130,6 +137,7 @@ impl<C> Sequence<C> {
             fed,
             pending: Vec::new(),
             draft: Vec::new(),
+            only: Vec::new(),
             unconfirmed: 0,
             answer: Vec::new(),
             cached_prompt: fed,
@@ -158,11 +166,13 @@ impl<C> Sequence<C> {
                 cache: &mut self.cache,
                 tokens: &self.job.prompt[self.fed..end],
                 logit_rows: usize::from(end == self.job.prompt.len()),
+                only: None,
             },
             None => ForwardItem {
                 cache: &mut self.cache,
                 tokens: &self.pending,
                 logit_rows: self.draft.len() + 1,
+                only: (!self.only.is_empty()).then_some(self.only.as_slice()),
             },
         }
     }
@@ -242,8 +252,12 @@ impl<C> Sequence<C> {
         self.drafted += draft.len();
         self.accepted += confirmed;
         self.unconfirmed = draft.len() - confirmed;
+        self.only.clear();
         if outcome.is_none() {
             self.prepare_draft(step_rows, ctx);
+            if self.draft.is_empty() {
+                self.prepare_only(ctx);
+            }
         }
         self.grammar_time += started.elapsed();
         outcome
@@ -253,6 +267,18 @@ impl<C> Sequence<C> {
     /// the caller drops them before the next step.
     pub(crate) fn take_unconfirmed(&mut self) -> usize {
         std::mem::take(&mut self.unconfirmed)
+    }
+
+    /// Computes the next mask now, before the step, and keeps its tokens
+    /// when they are few: the model then computes only their logits.
+    fn prepare_only(&mut self, ctx: &Ctx) {
+        if self.job.matcher.is_none() {
+            return;
+        }
+        self.refresh_mask(ctx);
+        if self.mask.count() <= ONLY_MAX {
+            self.only.extend(self.mask.iter());
+        }
     }
 
     /// Appends draft tokens to `pending`: the document's text after the

@@ -212,6 +212,33 @@ impl QuantMatrix {
             .collect()
     }
 
+    /// `out[i] = x · W[ids[i]]` for one row `x` of [`Self::cols`] values:
+    /// the product restricted to a few output rows (the logits of the
+    /// tokens a grammar allows). Each output is computed exactly as in the
+    /// full product, so the values are the same bit for bit.
+    pub fn matmul_rows_f32(
+        &self,
+        x: &[f32],
+        ids: &[u32],
+        out: &mut [f32],
+    ) -> Result<(), KernelError> {
+        let row_bytes = self.weights().row_bytes();
+        let bytes = self.blocks.bytes();
+        let mut gathered = Vec::with_capacity(ids.len() * row_bytes);
+        for &id in ids {
+            let id = id as usize;
+            if id >= self.rows {
+                return Err(KernelError::RowOutOfRange {
+                    row: id,
+                    rows: self.rows,
+                });
+            }
+            gathered.extend_from_slice(&bytes[id * row_bytes..(id + 1) * row_bytes]);
+        }
+        let weights = QuantWeights::new(self.format.ggml(), ids.len(), self.cols, &gathered)?;
+        cpu::matmul(weights, x, out)
+    }
+
     /// Rows `ids` decoded to `f32` (an embedding lookup), row after row.
     pub fn rows_f32(&self, ids: &[u32]) -> Result<Vec<f32>, KernelError> {
         let row_bytes = self.weights().row_bytes();
@@ -331,6 +358,25 @@ mod tests {
 
     fn host(t: Tensor<2>) -> Vec<f32> {
         t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn product_restricted_to_some_rows_equals_the_full_product() {
+        let (rows, cols) = (300, 64);
+        let w = QuantMatrix::new(GgmlType::Q8_0, rows, cols, q8_0(rows, cols)).unwrap();
+        let x: Vec<f32> = (0..cols).map(|i| (i as f32 * 0.37).sin()).collect();
+        let mut full = vec![0.0; rows];
+        w.matmul_f32(&x, &mut full).unwrap();
+        let ids = [299u32, 0, 17, 17, 150];
+        let mut some = vec![0.0; ids.len()];
+        w.matmul_rows_f32(&x, &ids, &mut some).unwrap();
+        for (&id, &v) in ids.iter().zip(&some) {
+            assert_eq!(v.to_bits(), full[id as usize].to_bits(), "row {id}");
+        }
+        assert!(matches!(
+            w.matmul_rows_f32(&x, &[300], &mut [0.0]),
+            Err(KernelError::RowOutOfRange { row: 300, .. })
+        ));
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub use mlp::Mlp;
 pub use vocab::{VocabMatrix, VocabStore};
 
 use crate::config::Qwen2Config;
+use crate::host::{ReadbackError, to_f32_vec};
 use crate::kernels::KernelError;
 use crate::kv_cache::{KvCache, KvCacheError};
 use rope::Rope;
@@ -68,6 +69,9 @@ pub enum ForwardError {
     /// A quantized weight could not be read.
     #[error(transparent)]
     Kernel(#[from] KernelError),
+    /// The logits could not be read back from the device.
+    #[error(transparent)]
+    Readback(#[from] ReadbackError),
 }
 
 /// Which positions get logits.
@@ -78,6 +82,16 @@ pub enum LogitRows {
     Last,
     /// Every new token, sequences concatenated: `[total tokens, vocab]`.
     All,
+}
+
+/// Which logits one sequence needs from [`Qwen2::forward_host`].
+#[derive(Debug, Clone, Copy)]
+pub struct LogitsWanted<'a> {
+    /// After each of its last `rows` new tokens (at least one).
+    pub rows: usize,
+    /// With `rows` 1: only these tokens can be chosen (a grammar's allowed
+    /// set), so only their logits are needed.
+    pub only: Option<&'a [u32]>,
 }
 
 /// Qwen2 causal language model.
@@ -142,6 +156,74 @@ impl Qwen2 {
         caches: &mut [&mut KvCache],
         tails: &[usize],
     ) -> Result<Tensor<2>, ForwardError> {
+        self.check_step(tokens, caches, tails)?;
+        self.on_pool(|| {
+            let x = self.hidden(tokens, caches, tails)?;
+            Ok(self.head().logits(x))
+        })
+    }
+
+    /// One step as [`Self::forward_tails`], with the logits read back to
+    /// host memory (`[Σ rows, vocab]`, row-major). A sequence that wants
+    /// one row and names the tokens it can take ([`LogitsWanted::only`])
+    /// gets only their logits computed, `-inf` elsewhere, when the LM head
+    /// is read by the CPU kernels (it is then most of a decoding step's
+    /// work); the values are the same as in a full row.
+    pub fn forward_host(
+        &self,
+        tokens: &[&[u32]],
+        caches: &mut [&mut KvCache],
+        wanted: &[LogitsWanted<'_>],
+    ) -> Result<Vec<f32>, ForwardError> {
+        let tails: Vec<usize> = wanted.iter().map(|w| w.rows).collect();
+        self.check_step(tokens, caches, &tails)?;
+        self.on_pool(|| {
+            let x = self.hidden(tokens, caches, &tails)?;
+            let head = self.head();
+            fn subset<'w>(w: &LogitsWanted<'w>) -> Option<&'w [u32]> {
+                w.only.filter(|_| w.rows == 1)
+            }
+            if wanted.iter().all(|w| subset(w).is_none()) {
+                return Ok(to_f32_vec(head.logits(x))?);
+            }
+            let hidden = self.config.hidden_size;
+            let vocab = self.config.vocab_size;
+            let xs = to_f32_vec(x.clone())?;
+            let mut out = vec![0.0f32; xs.len() / hidden * vocab];
+            let mut full = Vec::new();
+            let mut row = 0;
+            for (w, seq) in wanted.iter().zip(tokens) {
+                let rows = row..row + w.rows.clamp(1, seq.len());
+                let computed = subset(w)
+                    .and_then(|ids| head.logits_for(&xs[row * hidden..(row + 1) * hidden], ids));
+                match computed {
+                    Some(logits) => out[row * vocab..(row + 1) * vocab].copy_from_slice(&logits?),
+                    None => full.extend(rows.clone()),
+                }
+                row = rows.end;
+            }
+            if !full.is_empty() {
+                let picked: Vec<Tensor<2>> = full
+                    .iter()
+                    .map(|&r| x.clone().slice([r..r + 1, 0..hidden]))
+                    .collect();
+                let logits = to_f32_vec(head.logits(Tensor::cat(picked, 0)))?;
+                for (&r, l) in full.iter().zip(logits.chunks_exact(vocab)) {
+                    out[r * vocab..(r + 1) * vocab].copy_from_slice(l);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The checks of a step, before any work: shapes, token ids, and room
+    /// in every cache.
+    fn check_step(
+        &self,
+        tokens: &[&[u32]],
+        caches: &mut [&mut KvCache],
+        tails: &[usize],
+    ) -> Result<(), ForwardError> {
         if tokens.len() != caches.len() {
             return Err(ForwardError::BatchMismatch {
                 tokens: tokens.len(),
@@ -169,19 +251,29 @@ impl Qwen2 {
             cache.check_layers(self.layers.len())?;
             cache.reserve(seq.len())?;
         }
-        // The step runs on a thread of the worker pool rather than the
-        // caller's: every parallel product of the step then splits with the
-        // other workers directly, instead of the caller handing each one to
-        // the pool and sleeping until it is done (a few wake-ups per product,
-        // ~170 products per decoded token).
-        if rayon::current_thread_index().is_none() && crate::device::is_cpu(&self.device) {
-            return rayon::scope(|_| self.step(tokens, caches, tails));
-        }
-        self.step(tokens, caches, tails)
+        Ok(())
     }
 
-    /// [`Self::forward`] after its checks.
-    fn step(
+    /// Runs `f` on a thread of the worker pool rather than the caller's
+    /// (CPU backend): every parallel product of the step then splits with
+    /// the other workers directly, instead of the caller handing each one to
+    /// the pool and sleeping until it is done (a few wake-ups per product,
+    /// ~170 products per decoded token).
+    fn on_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        if rayon::current_thread_index().is_none() && crate::device::is_cpu(&self.device) {
+            return rayon::scope(|_| f());
+        }
+        f()
+    }
+
+    /// The LM head (tied to the embedding when the checkpoint has none).
+    fn head(&self) -> &VocabMatrix {
+        self.lm_head.as_ref().unwrap_or(&self.embed_tokens)
+    }
+
+    /// The layers over a checked step, then the final norm of the last
+    /// `tails[i]` rows of each sequence: `[Σ tails, hidden]`.
+    fn hidden(
         &self,
         tokens: &[&[u32]],
         caches: &mut [&mut KvCache],
@@ -225,9 +317,7 @@ impl Qwen2 {
                 .collect();
             Tensor::cat(rows, 0)
         };
-        let x = self.norm.forward(x);
-        let head = self.lm_head.as_ref().unwrap_or(&self.embed_tokens);
-        Ok(head.logits(x))
+        Ok(self.norm.forward(x))
     }
 
     /// Feeds a prompt to one sequence in chunks of at most `chunk` tokens

@@ -97,6 +97,28 @@ impl VocabMatrix {
         Ok(Tensor::cat(parts, 0).select(0, index(order)))
     }
 
+    /// The logits of `ids` only, for one hidden row `x` (`hidden` values),
+    /// in a full-width row where every other token is `-inf`; `None` where
+    /// the matrix is not read by the CPU kernels (the caller then computes
+    /// the whole row).
+    ///
+    /// Constrained decoding knows the allowed tokens before the step: inside
+    /// a number or an enum a few dozen, against a vocabulary of 152k, so the
+    /// largest matrix of a small model needs only those rows.
+    pub fn logits_for(&self, x: &[f32], ids: &[u32]) -> Option<Result<Vec<f32>, KernelError>> {
+        let VocabStore::Quantized(q) = &self.store else {
+            return None;
+        };
+        let mut some = vec![0.0f32; ids.len()];
+        Some(q.matmul_rows_f32(x, ids, &mut some).map(|()| {
+            let mut row = vec![f32::NEG_INFINITY; q.rows()];
+            for (&id, &v) in ids.iter().zip(&some) {
+                row[id as usize] = v;
+            }
+            row
+        }))
+    }
+
     /// Logits `x · Mᵀ` for `x: [rows, hidden]` (f32) → `[rows, vocab]` (f32).
     pub fn logits(&self, x: Tensor<2>) -> Tensor<2> {
         match &self.store {
