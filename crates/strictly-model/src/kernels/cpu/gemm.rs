@@ -26,12 +26,17 @@ const NR: usize = 4;
 /// Up to this many activation rows (decoding, several tokens of a step or
 /// sequences of a batch), the AVX-512 kernels read the weight blocks in
 /// registers: one pass over the weights serves every row, with one
-/// accumulator register per row. In their compact layout eight rows of the
-/// longest input still fit in L1, and the fused pass beats the panel's
-/// unpacking up to there (the model's projections: 15 to 35% less time at
-/// 5 to 8 rows).
+/// accumulator register per row. Beyond, the panel's unpacking pays for
+/// itself.
 #[cfg(target_arch = "x86_64")]
 const FUSED_ROWS: usize = 8;
+/// ... as long as the rows' elements number at most this many: in their
+/// compact layout (~1.1 bytes each) they then stay in L1 next to the
+/// streaming weights. Measured on the model's projections: the fused pass
+/// takes 15 to 35% less time than the panel at 5 to 8 rows of 896
+/// elements, and at 5 rows of 4864, but no less from 6 rows of 4864.
+#[cfg(target_arch = "x86_64")]
+const FUSED_ELEMS: usize = 24 << 10;
 /// Elements of `k` per pass: the activation rows' values, scales and lane
 /// biases for this many elements (~3 bytes each) stay in L1 while a chunk's
 /// weight rows stream past them.
@@ -104,6 +109,7 @@ pub(super) fn matmul_many(
     }
     #[cfg(target_arch = "x86_64")]
     if (2..=FUSED_ROWS).contains(&m)
+        && m * k <= FUSED_ELEMS
         && isa == Isa::Avx512Vnni
         && ws.iter().all(|w| super::fused_avx512::supports(w.format()))
     {
@@ -130,7 +136,8 @@ pub(super) fn matmul_many(
     Ok(())
 }
 
-/// [`matmul_many`] for 2 to [`FUSED_ROWS`] rows on AVX-512 VNNI, with
+/// [`matmul_many`] for 2 to [`FUSED_ROWS`] rows (of at most [`FUSED_ELEMS`]
+/// elements in all) on AVX-512 VNNI, with
 /// every format one [`super::fused_avx512`] reads: one quantization, in the
 /// fused layout (biased, unbiased or both, as the formats need).
 #[cfg(target_arch = "x86_64")]
