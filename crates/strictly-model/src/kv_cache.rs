@@ -46,8 +46,11 @@ pub(crate) struct LayerKv {
     pub(crate) values: Tensor<4>,
 }
 
-/// Keys and values of one layer in host memory, `[kv_heads][capacity][head_dim]`
-/// each: a head's positions `0..len` are one contiguous slice.
+/// Keys and values of one layer in host memory. Keys are stored transposed,
+/// `[kv_heads][head_dim][capacity]`, so that a query's scores against every
+/// position are a few long vector updates rather than one short dot product
+/// (and its horizontal sum) per position; values are `[kv_heads][capacity][head_dim]`,
+/// so that the weighted sum adds whole rows.
 #[derive(Debug, Clone)]
 pub(crate) struct HostKv {
     pub(crate) keys: Vec<f32>,
@@ -183,14 +186,19 @@ impl KvCache {
             Store::Host(layers) => {
                 let old = self.capacity;
                 for layer in layers {
-                    for v in [&mut layer.keys, &mut layer.values] {
-                        let mut grown = vec![0.0; heads * capacity * dim];
-                        for h in 0..heads {
-                            grown[h * capacity * dim..][..len * dim]
-                                .copy_from_slice(&v[h * old * dim..][..len * dim]);
-                        }
-                        *v = grown;
+                    // Keys: one run of `len` per (head, dim); values: one
+                    // run of `len * dim` per head.
+                    let mut keys = vec![0.0; heads * dim * capacity];
+                    for (row, dst) in keys.chunks_exact_mut(capacity).enumerate() {
+                        dst[..len].copy_from_slice(&layer.keys[row * old..][..len]);
                     }
+                    layer.keys = keys;
+                    let mut values = vec![0.0; heads * capacity * dim];
+                    for h in 0..heads {
+                        values[h * capacity * dim..][..len * dim]
+                            .copy_from_slice(&layer.values[h * old * dim..][..len * dim]);
+                    }
+                    layer.values = values;
                 }
             }
         }
@@ -260,8 +268,10 @@ impl KvCache {
         {
             let pos = self.len + i;
             for h in 0..heads {
+                for d in 0..dim {
+                    slot.keys[(h * dim + d) * cap + pos] = k[h * dim + d];
+                }
                 let at = (h * cap + pos) * dim;
-                slot.keys[at..at + dim].copy_from_slice(&k[h * dim..(h + 1) * dim]);
                 slot.values[at..at + dim].copy_from_slice(&v[h * dim..(h + 1) * dim]);
             }
         }

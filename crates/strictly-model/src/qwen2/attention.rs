@@ -148,17 +148,23 @@ impl Attention {
                 );
             } else {
                 let end = first + span.len();
-                let gather = |src: &[f32]| -> Tensor<4> {
-                    let mut vals = Vec::with_capacity(kv_heads * end * dim);
-                    for h in 0..kv_heads {
-                        vals.extend_from_slice(&src[h * capacity * dim..][..end * dim]);
-                    }
+                let tensor = |vals: Vec<f32>| -> Tensor<4> {
                     Tensor::from_data(
                         TensorData::new(vals, [1, kv_heads, end, dim]),
                         (&device, dtype),
                     )
                 };
-                let (keys, values) = (gather(&kv.keys), gather(&kv.values));
+                let mut keys = Vec::with_capacity(kv_heads * end * dim);
+                for h in 0..kv_heads {
+                    for p in 0..end {
+                        keys.extend((0..dim).map(|d| kv.keys[(h * dim + d) * capacity + p]));
+                    }
+                }
+                let mut values = Vec::with_capacity(kv_heads * end * dim);
+                for h in 0..kv_heads {
+                    values.extend_from_slice(&kv.values[h * capacity * dim..][..end * dim]);
+                }
+                let (keys, values) = (tensor(keys), tensor(values));
                 let q_seq = Tensor::<1>::from_data(
                     TensorData::new(
                         qh[rows.start * qw..rows.end * qw].to_vec(),
