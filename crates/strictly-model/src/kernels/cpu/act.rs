@@ -132,6 +132,7 @@ impl QuantRows {
 /// `128 · Σ w` this adds depends on the weights only, so it is taken off once
 /// per weight step for all rows. For Q4_K, whose weights are unsigned,
 /// `vals` holds `q` itself.
+#[cfg(target_arch = "x86_64")]
 #[derive(Debug, Default)]
 pub(crate) struct FusedRows {
     k: usize,
@@ -145,6 +146,7 @@ pub(crate) struct FusedRows {
 /// The `R` rows of a [`FusedRows`]: values and sums row after row (row `r`
 /// at `r * k` and `r * k / 32`), scales block after block (block `b` of row
 /// `r` at `b * R + r`, so that one load gives a step's scales for every row).
+#[cfg(target_arch = "x86_64")]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FusedTile<'a, const R: usize> {
     pub k: usize,
@@ -157,6 +159,7 @@ pub(crate) struct FusedTile<'a, const R: usize> {
     pub sums: &'a [f32],
 }
 
+#[cfg(target_arch = "x86_64")]
 impl FusedRows {
     /// The same quantization as `q`'s (made with any zero point), in the fused
     /// kernels' layout.
