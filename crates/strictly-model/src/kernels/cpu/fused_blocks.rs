@@ -239,16 +239,12 @@ unsafe fn q5_0_one<const SIGNED: bool>(p: *const u8) -> (__m512i, __m512) {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
 fn q5_0_values<const SIGNED: bool>(qs: __m256i, qh: u64, valid: u64) -> __m512i {
-    let m4 = _mm256_set1_epi8(0x0f);
-    let lo = _mm256_and_si256(qs, m4);
-    let hi = _mm256_and_si256(_mm256_srli_epi16(qs, 4), m4);
-    // [lo0, hi0, lo1, hi1] in 128-bit quarters.
-    let order = _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0);
-    let u = _mm512_permutex2var_epi64(
-        _mm512_castsi256_si512(lo),
-        order,
-        _mm512_castsi256_si512(hi),
-    );
+    // Each block's bytes twice, [qs0, qs0, qs1, qs1] in 128-bit quarters,
+    // then the low nibbles of the first copy, the high ones of the second.
+    let qs = _mm512_castsi256_si512(qs);
+    let twice = _mm512_shuffle_i64x2::<0b01_01_00_00>(qs, qs);
+    let shifted = _mm512_mask_srli_epi16::<4>(twice, 0xff00_ff00, twice);
+    let u = _mm512_and_si512(shifted, _mm512_set1_epi8(0x0f));
     let sixteen = _mm512_set1_epi8(16);
     if SIGNED {
         _mm512_mask_sub_epi8(u, !qh & valid, u, sixteen)
