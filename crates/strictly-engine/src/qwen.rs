@@ -90,11 +90,14 @@ impl QwenParts {
 /// Qwen2 as a [`LanguageModel`].
 pub struct QwenModel {
     model: Qwen2,
+    /// [`Qwen2::exact_step_rows`], fixed for the model's life.
+    exact_rows: usize,
 }
 
 impl QwenModel {
     pub fn new(model: Qwen2) -> Self {
-        Self { model }
+        let exact_rows = model.exact_step_rows();
+        Self { model, exact_rows }
     }
 
     /// The wrapped model.
@@ -131,6 +134,10 @@ impl LanguageModel for QwenModel {
 
     fn truncate_cache(&self, cache: &mut KvCache, len: usize) {
         cache.truncate(len);
+    }
+
+    fn exact_step_rows(&self) -> usize {
+        self.exact_rows
     }
 
     fn forward(
@@ -302,6 +309,37 @@ mod tests {
         assert_eq!(
             second.json, first.json,
             "reusing the prefix changed the answer"
+        );
+    }
+
+    /// Draft tokens copied from the document save forward passes and never
+    /// change a greedy answer: each is kept only when it is the model's own
+    /// choice, computed exactly as a one-token step would compute it.
+    #[test]
+    fn drafts_leave_the_real_model_answer_unchanged() {
+        let schema: serde_json::Value =
+            serde_json::from_str(&repo_file("schemas/invoice.schema.json")).unwrap();
+        let document = repo_file("examples/invoice/document.txt");
+        let run = |max_draft_tokens: usize| {
+            let parts =
+                load(None, strictly_model::Backend::Cpu).expect("loading the default model");
+            let config = EngineConfig {
+                max_draft_tokens,
+                ..EngineConfig::default()
+            };
+            let engine = parts.start(config, None).unwrap();
+            let request = GenerateRequest::extraction(schema.clone(), document.clone(), None);
+            engine.submit(request).unwrap().wait().expect("extraction")
+        };
+        let plain = run(0);
+        let drafted = run(EngineConfig::default().max_draft_tokens);
+        eprintln!("plain {:?}\ndrafted {:?}", plain.usage, drafted.usage);
+        assert_eq!(drafted.text, plain.text, "drafts changed the answer");
+        assert_eq!(plain.usage.draft_tokens, 0);
+        assert!(
+            drafted.usage.accepted_draft_tokens > 20,
+            "{:?}",
+            drafted.usage
         );
     }
 }

@@ -65,6 +65,16 @@ impl Linear {
         }
     }
 
+    /// Most rows per product for which each row's output is exactly its
+    /// output alone: what the CPU kernels guarantee for a quantized weight,
+    /// 1 for a dense one (Burn's GEMM promises nothing of the kind).
+    pub fn row_invariant_rows(&self) -> usize {
+        match &self.weight {
+            LinearWeight::Dense(_) => 1,
+            LinearWeight::Quantized(q) => q.row_invariant_rows(),
+        }
+    }
+
     /// `x: [rows, in]` (f32) → `[rows, out]` (f32).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let y = match &self.weight {

@@ -122,6 +122,12 @@ impl QuantMatrix {
         self.cols
     }
 
+    /// Most rows per product for which each row's result equals its result
+    /// alone, on this CPU ([`cpu::row_invariant_rows`]).
+    pub fn row_invariant_rows(&self) -> usize {
+        cpu::row_invariant_rows(cpu::Isa::best(), self.format, self.cols)
+    }
+
     /// Bytes of quantized storage.
     pub fn storage_bytes(&self) -> usize {
         self.blocks.range.len()

@@ -28,7 +28,7 @@ const QUERY_BLOCK: usize = 128;
 /// host cache). A token's logits then do not depend on how many tokens
 /// share its step, so verifying draft tokens in one pass gives the same
 /// greedy answer as decoding them one by one.
-const ROW_BY_ROW: usize = 8;
+pub(crate) const ROW_BY_ROW: usize = 8;
 
 /// Self-attention block of one decoder layer.
 #[derive(Module, Debug)]

@@ -31,6 +31,7 @@ use crate::config::Qwen2Config;
 use crate::host::{ReadbackError, to_f32_vec};
 use crate::kernels::KernelError;
 use crate::kv_cache::{KvCache, KvCacheError};
+use crate::linear::Linear;
 use rope::Rope;
 
 /// Errors from a forward step.
@@ -122,6 +123,35 @@ impl Qwen2 {
     /// The device holding the weights; caches must be created on it.
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// Most new tokens a step may feed (all sequences together) for every
+    /// token's logits to be exactly those of feeding it alone: every matrix
+    /// product and the attention then compute each row the same way
+    /// whatever the number of rows. 1 where that is not guaranteed (dense
+    /// weights, GPU backends).
+    pub fn exact_step_rows(&self) -> usize {
+        if !crate::device::is_cpu(&self.device) {
+            return 1;
+        }
+        let layers = self.layers.iter().flat_map(|l| {
+            let a = &l.self_attn;
+            let m = &l.mlp;
+            [
+                &a.q_proj,
+                &a.k_proj,
+                &a.v_proj,
+                &a.o_proj,
+                &m.gate_proj,
+                &m.up_proj,
+                &m.down_proj,
+            ]
+        });
+        layers
+            .map(Linear::row_invariant_rows)
+            .chain([self.head().row_invariant_rows(), attention::ROW_BY_ROW])
+            .min()
+            .unwrap_or(1)
     }
 
     /// An empty cache for one sequence with room for `capacity` positions.

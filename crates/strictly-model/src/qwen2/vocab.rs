@@ -49,6 +49,14 @@ impl VocabMatrix {
         }
     }
 
+    /// As [`crate::linear::Linear::row_invariant_rows`].
+    pub fn row_invariant_rows(&self) -> usize {
+        match &self.store {
+            VocabStore::Dense { .. } => 1,
+            VocabStore::Quantized(q) => q.row_invariant_rows(),
+        }
+    }
+
     /// Total rows.
     pub fn rows(&self) -> usize {
         match &self.store {

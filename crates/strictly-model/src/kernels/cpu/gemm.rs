@@ -500,3 +500,17 @@ impl Columns {
         unsafe { self.ptr.add(i * self.cols + j).write(v) }
     }
 }
+
+/// Most activation rows for which a product on `isa` with weights of
+/// `format` and `k` columns gives every row exactly (bit for bit) the result
+/// it gets alone: up to there, [`matmul_many`] sends every row count down
+/// paths whose per-row arithmetic is the same (the fused AVX-512 kernels,
+/// or the streaming tiles of at most [`MR`] rows).
+pub(super) fn row_invariant_rows(isa: Isa, format: QuantFormat, k: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512Vnni && super::fused_avx512::supports(format) {
+        return FUSED_ROWS.min(FUSED_ELEMS / k.max(1)).max(1);
+    }
+    let _ = (isa, format, k);
+    MR
+}

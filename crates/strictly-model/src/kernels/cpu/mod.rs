@@ -180,6 +180,14 @@ pub fn matmul_many(
     gemm::matmul_many(Isa::best(), ws, x, outs)
 }
 
+/// Most activation rows for which [`matmul_many`] (on `isa`, with weights
+/// of `format` and `k` columns) gives each row exactly the result it gets
+/// alone. A model whose every product stays within it computes a token's
+/// logits the same way however many tokens share its step.
+pub fn row_invariant_rows(isa: Isa, format: QuantFormat, k: usize) -> usize {
+    gemm::row_invariant_rows(isa, format, k)
+}
+
 /// [`matmul`] with a chosen instruction set (tests and benchmarks).
 pub fn matmul_with(
     isa: Isa,
