@@ -77,7 +77,7 @@ impl Metrics {
         let tokens = Family::<KindLabel, Counter>::default();
         registry.register(
             "tokens",
-            "Tokens processed: prompt, completion, forced, cached_prompt",
+            "Tokens processed: prompt, completion, forced, cached_prompt, draft, accepted_draft",
             tokens.clone(),
         );
         let queue_depth = Gauge::default();
