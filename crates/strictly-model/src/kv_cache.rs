@@ -256,7 +256,7 @@ impl KvCache {
         values: &[f32],
     ) -> (&HostKv, usize) {
         let (heads, dim, cap) = (self.kv_heads, self.head_dim, self.capacity);
-        assert!(keys.len() == values.len() && keys.len() % (heads * dim) == 0);
+        assert!(keys.len() == values.len() && keys.len().is_multiple_of(heads * dim));
         let Store::Host(layers) = &mut self.store else {
             unreachable!("host append on a tensor cache");
         };

@@ -278,9 +278,9 @@ mod avx512 {
             }
             for (hh, a) in acc.iter().enumerate() {
                 let row = &mut scores[(h0 + hh) * stride + p0..][..64];
-                for b in 0..4 {
-                    // SAFETY: `row` holds 64 values.
-                    unsafe { _mm512_storeu_ps(row.as_mut_ptr().add(16 * b), a[b]) };
+                for (part, v) in row.chunks_exact_mut(16).zip(a) {
+                    // SAFETY: `part` holds 16 values.
+                    unsafe { _mm512_storeu_ps(part.as_mut_ptr(), *v) };
                 }
             }
             p0 += 64;
@@ -317,9 +317,9 @@ mod avx512 {
         for (hh, a) in acc.iter().enumerate() {
             let iv = _mm512_set1_ps(inv[h0 + hh]);
             let o = &mut out[(h0 + hh) * DIM..][..DIM];
-            for c in 0..4 {
-                // SAFETY: `o` holds DIM values.
-                unsafe { _mm512_storeu_ps(o.as_mut_ptr().add(16 * c), _mm512_mul_ps(a[c], iv)) };
+            for (part, v) in o.chunks_exact_mut(16).zip(a) {
+                // SAFETY: `part` holds 16 values.
+                unsafe { _mm512_storeu_ps(part.as_mut_ptr(), _mm512_mul_ps(*v, iv)) };
             }
         }
     }
