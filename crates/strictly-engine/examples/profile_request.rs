@@ -2,8 +2,8 @@
 //!
 //! Times a bare decode step of the model at a short and at a request-sized
 //! context, steps that feed several tokens at once (a sampled token and the
-//! grammar's forced ones), the layers' projections by number of rows, the
-//! same one-token steps through the engine's model adapter, and then one
+//! grammar's forced ones; the layers' projections by rows are in
+//! `strictly-model`'s `profile_decode rows`), the same one-token steps through the engine's model adapter, and then one
 //! extraction request through the whole engine, with each scheduler step's
 //! forward and grammar time. With a third argument `N` it only runs steps of
 //! `N` tokens, for a profiler; with `engine` instead, only the requests
@@ -17,15 +17,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use burn::tensor::{DType, Tensor};
 use strictly_engine::qwen::{QwenModel, parts};
 use strictly_engine::{
     EngineConfig, EngineObserver, ForwardItem, GenerateRequest, LanguageModel, StepStats,
 };
-use strictly_model::LogitRows;
 use strictly_model::host::{argmax, to_f32_vec};
-use strictly_model::linear::Linear;
 use strictly_model::source::ModelSource;
+use strictly_model::{LogitRows, Qwen2};
 
 /// Collects every scheduler step.
 #[derive(Default)]
@@ -53,7 +51,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = strictly_model::load_source(&source, &device, Default::default())?.model;
 
     let mode = args.next();
-    let engine_only = mode.as_deref() == Some("engine");
     // `... threads example N`: only steps of N tokens, for a profiler.
     if let Some(n) = mode.as_deref().and_then(|s| s.parse::<usize>().ok()) {
         let prompt: Vec<u32> = (0..480).map(|i| (i * 7919 % 150_000 + 10) as u32).collect();
@@ -72,110 +69,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
 
-    let steps = 32;
-    for context in [128usize, 480] {
-        if engine_only {
-            break;
-        }
-        let prompt: Vec<u32> = (0..context)
-            .map(|i| (i * 7919 % 150_000 + 10) as u32)
-            .collect();
-        let mut cache = model.new_cache(context + steps + 8);
-        let mut logits = to_f32_vec(model.prefill(&prompt, &mut cache, 512)?)?;
-        let mut next = argmax(&logits).ok_or("empty logits")?;
-        let started = Instant::now();
-        for _ in 0..steps {
-            logits = to_f32_vec(model.decode(&[next], &mut [&mut cache])?)?;
-            next = argmax(&logits).unwrap_or(0);
-        }
-        println!(
-            "bare decode at context {context}: {:.2} ms/step",
-            ms(started.elapsed()) / steps as f64
-        );
+    let timings = mode.as_deref() != Some("engine");
+    if timings {
+        bare_timings(&model)?;
     }
-
-    // Steps that feed the sampled token with forced ones after it.
-    let prompt: Vec<u32> = (0..480).map(|i| (i * 7919 % 150_000 + 10) as u32).collect();
-    let mut cache = model.new_cache(prompt.len() + 64);
-    model.prefill(&prompt, &mut cache, 512)?;
-    for n in [1usize, 2, 3, 4, 5, 6, 8] {
-        if engine_only {
-            break;
-        }
-        let feed: Vec<u32> = (0..n as u32).map(|i| 1000 + i).collect();
-        let reps = 8;
-        let started = Instant::now();
-        for _ in 0..reps {
-            let logits = model.forward(&[&feed], &mut [&mut cache], LogitRows::Last)?;
-            to_f32_vec(logits)?;
-            cache.truncate(prompt.len());
-        }
-        println!(
-            "bare step of {n} tokens at context 480: {:.2} ms",
-            ms(started.elapsed()) / reps as f64
-        );
-    }
-
-    // The 24 layers' projections alone, by rows.
-    let hidden = model.config().hidden_size;
-    let inter = model.config().intermediate_size;
-    for n in [1usize, 2, 4, 5, 8] {
-        if engine_only {
-            break;
-        }
-        let x = Tensor::<2>::ones([n, hidden], (&device, DType::F32));
-        let xi = Tensor::<2>::ones([n, inter], (&device, DType::F32));
-        let reps = 8;
-        let started = Instant::now();
-        for _ in 0..reps {
-            for l in &model.layers {
-                let a = &l.self_attn;
-                let _ = Linear::forward_many(&[&a.q_proj, &a.k_proj, &a.v_proj], x.clone());
-                let _ = a.o_proj.forward(x.clone());
-                let _ = Linear::forward_many(&[&l.mlp.gate_proj, &l.mlp.up_proj], x.clone());
-                let _ = to_f32_vec(l.mlp.down_proj.forward(xi.clone()));
-            }
-        }
-        println!(
-            "24 layers' projections of {n} rows: {:.2} ms",
-            ms(started.elapsed()) / reps as f64
-        );
-    }
-
     let mut adapter = QwenModel::new(model);
-    for context in [128usize, 480] {
-        if engine_only {
-            break;
-        }
-        let prompt: Vec<u32> = (0..context)
-            .map(|i| (i * 7919 % 150_000 + 10) as u32)
-            .collect();
-        let mut cache = adapter.new_cache(context + 256)?;
-        let mut items = [ForwardItem {
-            cache: &mut cache,
-            tokens: &prompt,
-            logit_rows: 1,
-            only: None,
-        }];
-        adapter.forward(&mut items)?;
-        let mut next = 10u32;
-        let started = Instant::now();
-        for _ in 0..steps {
-            let token = [next];
-            let mut items = [ForwardItem {
-                cache: &mut cache,
-                tokens: &token,
-                logit_rows: 1,
-                only: None,
-            }];
-            let rows = adapter.forward(&mut items)?;
-            let row = rows.into_iter().next().flatten().ok_or("no logits")?;
-            next = argmax(&row).unwrap_or(0);
-        }
-        println!(
-            "adapter decode at context {context}: {:.2} ms/step",
-            ms(started.elapsed()) / steps as f64
-        );
+    if timings {
+        adapter_timings(&mut adapter)?;
     }
 
     let engine_parts = parts_from(adapter, &source)?;
@@ -240,4 +140,83 @@ fn parts_from(
     source: &ModelSource,
 ) -> Result<strictly_engine::qwen::QwenParts, Box<dyn std::error::Error>> {
     Ok(parts(adapter.into_inner(), source)?)
+}
+
+/// Decode steps and multi-token steps of the bare model.
+fn bare_timings(model: &Qwen2) -> Result<(), Box<dyn std::error::Error>> {
+    let steps = 32;
+    for context in [128usize, 480] {
+        let prompt: Vec<u32> = (0..context)
+            .map(|i| (i * 7919 % 150_000 + 10) as u32)
+            .collect();
+        let mut cache = model.new_cache(context + steps + 8);
+        let mut logits = to_f32_vec(model.prefill(&prompt, &mut cache, 512)?)?;
+        let mut next = argmax(&logits).ok_or("empty logits")?;
+        let started = Instant::now();
+        for _ in 0..steps {
+            logits = to_f32_vec(model.decode(&[next], &mut [&mut cache])?)?;
+            next = argmax(&logits).unwrap_or(0);
+        }
+        println!(
+            "bare decode at context {context}: {:.2} ms/step",
+            ms(started.elapsed()) / steps as f64
+        );
+    }
+
+    // Steps that feed the sampled token with forced ones after it.
+    let prompt: Vec<u32> = (0..480).map(|i| (i * 7919 % 150_000 + 10) as u32).collect();
+    let mut cache = model.new_cache(prompt.len() + 64);
+    model.prefill(&prompt, &mut cache, 512)?;
+    for n in [1usize, 2, 3, 4, 5, 6, 8] {
+        let feed: Vec<u32> = (0..n as u32).map(|i| 1000 + i).collect();
+        let reps = 8;
+        let started = Instant::now();
+        for _ in 0..reps {
+            let logits = model.forward(&[&feed], &mut [&mut cache], LogitRows::Last)?;
+            to_f32_vec(logits)?;
+            cache.truncate(prompt.len());
+        }
+        println!(
+            "bare step of {n} tokens at context 480: {:.2} ms",
+            ms(started.elapsed()) / reps as f64
+        );
+    }
+    Ok(())
+}
+
+/// One-token steps through the engine's model adapter.
+fn adapter_timings(adapter: &mut QwenModel) -> Result<(), Box<dyn std::error::Error>> {
+    let steps = 32;
+    for context in [128usize, 480] {
+        let prompt: Vec<u32> = (0..context)
+            .map(|i| (i * 7919 % 150_000 + 10) as u32)
+            .collect();
+        let mut cache = adapter.new_cache(context + 256)?;
+        let mut items = [ForwardItem {
+            cache: &mut cache,
+            tokens: &prompt,
+            logit_rows: 1,
+            only: None,
+        }];
+        adapter.forward(&mut items)?;
+        let mut next = 10u32;
+        let started = Instant::now();
+        for _ in 0..steps {
+            let token = [next];
+            let mut items = [ForwardItem {
+                cache: &mut cache,
+                tokens: &token,
+                logit_rows: 1,
+                only: None,
+            }];
+            let rows = adapter.forward(&mut items)?;
+            let row = rows.into_iter().next().flatten().ok_or("no logits")?;
+            next = argmax(&row).unwrap_or(0);
+        }
+        println!(
+            "adapter decode at context {context}: {:.2} ms/step",
+            ms(started.elapsed()) / steps as f64
+        );
+    }
+    Ok(())
 }

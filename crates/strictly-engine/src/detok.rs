@@ -33,6 +33,17 @@ impl Utf8Stream {
         piece
     }
 
+    /// The last `n` bytes of the answer so far (fewer at its start),
+    /// released text and any incomplete character together.
+    pub(crate) fn last_bytes(&self, n: usize) -> Vec<u8> {
+        let from_pending = self.pending.len().min(n);
+        let from_text = (n - from_pending).min(self.text.len());
+        let mut out = Vec::with_capacity(from_text + from_pending);
+        out.extend_from_slice(&self.text.as_bytes()[self.text.len() - from_text..]);
+        out.extend_from_slice(&self.pending[self.pending.len() - from_pending..]);
+        out
+    }
+
     /// All text so far, with any incomplete trailing character replaced.
     pub(crate) fn finish(mut self) -> String {
         if !self.pending.is_empty() {
@@ -54,7 +65,11 @@ mod tests {
         assert_eq!(s.push(&euro[..1]), "");
         assert_eq!(s.push(&euro[1..2]), "");
         assert_eq!(s.push(&[euro[2], b'b']), "€b");
-        assert_eq!(s.finish(), "a€b");
+        s.push(&euro[..2]);
+        assert_eq!(s.last_bytes(3), [b'b', euro[0], euro[1]]);
+        assert_eq!(s.last_bytes(100).len(), 7);
+        s.push(&euro[2..]);
+        assert_eq!(s.finish(), "a€b€");
     }
 
     #[test]

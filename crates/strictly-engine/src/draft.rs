@@ -20,7 +20,7 @@ use std::collections::HashMap;
 /// digit) occur everywhere and would mostly draft noise.
 pub(crate) const MIN_MATCH: usize = 3;
 /// Longest answer tail compared; longer matches gain nothing.
-const MAX_MATCH: usize = 32;
+pub(crate) const MAX_MATCH: usize = 32;
 /// Occurrences of a trigram examined per lookup, so a frequent trigram in a
 /// long document cannot make a step slow.
 const MAX_CANDIDATES: usize = 256;

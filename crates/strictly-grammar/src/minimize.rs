@@ -20,36 +20,29 @@ pub(crate) fn hopcroft(
     live: &[bool],
     accept: &[bool],
 ) -> Vec<u32> {
-    // Inverse transitions into live states, grouped by (target, class).
+    // Inverse transitions into live states, grouped by (target, class): a
+    // counting sort of the live edges `(source, target · st + class)`.
+    let edges = || {
+        (0..n).filter(|&s| live[s]).flat_map(move |s| {
+            (0..st).filter_map(move |c| {
+                let t = flat[s * st + c] as usize;
+                live[t].then_some((s, t * st + c))
+            })
+        })
+    };
     let mut off = vec![0u32; n * st + 1];
-    for s in 0..n {
-        if !live[s] {
-            continue;
-        }
-        for c in 0..st {
-            let t = flat[s * st + c] as usize;
-            if live[t] {
-                off[t * st + c + 1] += 1;
-            }
-        }
+    for (_, key) in edges() {
+        off[key + 1] += 1;
     }
     for i in 1..off.len() {
         off[i] += off[i - 1];
     }
     let mut fill = off.clone();
     let mut preds = vec![0u32; off[n * st] as usize];
-    for s in 0..n {
-        if !live[s] {
-            continue;
-        }
-        for c in 0..st {
-            let t = flat[s * st + c] as usize;
-            if live[t] {
-                let k = &mut fill[t * st + c];
-                preds[*k as usize] = s as u32;
-                *k += 1;
-            }
-        }
+    for (s, key) in edges() {
+        let k = &mut fill[key];
+        preds[*k as usize] = s as u32;
+        *k += 1;
     }
     // The partition: `elems[first[b]..end[b]]` are the states of block `b`,
     // of which `elems[first[b]..mid[b]]` are marked in the current round.

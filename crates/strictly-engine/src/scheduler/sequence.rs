@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::{Ctx, Permit};
 use crate::constraint::{Matcher, TokenMask};
 use crate::detok::Utf8Stream;
-use crate::draft::CopySource;
+use crate::draft::{CopySource, MAX_MATCH};
 use crate::error::EngineError;
 use crate::event::{Completion, Event, FinishReason, Timings, TokenEvent, Usage};
 use crate::model::{ForwardItem, LanguageModel, ModelError};
@@ -85,8 +85,6 @@ pub(crate) struct Sequence<C> {
     /// Draft tokens of the last step the model did not confirm: their
     /// positions are dropped from the cache.
     unconfirmed: usize,
-    /// The answer's bytes, for finding where in the document it is.
-    answer: Vec<u8>,
     cached_prompt: usize,
     generated: usize,
     forced: usize,
@@ -139,7 +137,6 @@ impl<C> Sequence<C> {
             draft: Vec::new(),
             only: Vec::new(),
             unconfirmed: 0,
-            answer: Vec::new(),
             cached_prompt: fed,
             generated: 0,
             forced: 0,
@@ -299,7 +296,8 @@ impl<C> Sequence<C> {
         let Some(source) = self.job.source.as_mut() else {
             return;
         };
-        let Some(bytes) = source.continuation(&self.answer, DRAFT_BYTES) else {
+        let tail = self.utf8.last_bytes(MAX_MATCH);
+        let Some(bytes) = source.continuation(&tail, DRAFT_BYTES) else {
             return;
         };
         let cut = bytes.len() == DRAFT_BYTES;
@@ -566,11 +564,7 @@ impl<C> Sequence<C> {
         self.pending.push(token);
         self.generated += 1;
         self.forced += usize::from(forced);
-        let bytes = ctx.codec.token_bytes(token);
-        if self.job.source.is_some() {
-            self.answer.extend_from_slice(bytes);
-        }
-        let text = self.utf8.push(bytes);
+        let text = self.utf8.push(ctx.codec.token_bytes(token));
         let _ = self.job.events.send(Event::Token(TokenEvent {
             id: token,
             text,

@@ -54,52 +54,54 @@ pub(crate) fn attend(q: &[f32], kv: &HostKv, shape: Heads, first: usize, out: &m
             let (row, kv_head) = (task / kv_heads, task % kv_heads);
             let visible = first + row + 1;
             let base = kv_head * capacity * dim;
-            let keys = KeysT {
-                data: &kv.keys[base..base + capacity * dim],
+            let head = KvHead {
+                keys: &kv.keys[base..base + capacity * dim],
+                values: &kv.values[base..base + visible * dim],
                 capacity,
                 visible,
+                dim,
+                scale,
             };
-            let values = &kv.values[base..base + visible * dim];
             let q = &q[task * group * dim..(task + 1) * group * dim];
-            attend_group(q, keys, values, scale, scores, out);
+            attend_group(q, head, scores, out);
         });
 }
 
-/// One head's keys, transposed: `data[d * capacity + p]` is dimension `d`
-/// of position `p`; positions `0..visible` count.
+/// What every query head sharing one key/value head attends to.
 #[derive(Clone, Copy)]
-struct KeysT<'a> {
-    data: &'a [f32],
+struct KvHead<'a> {
+    /// Keys transposed: `keys[d * capacity + p]` is dimension `d` of
+    /// position `p`.
+    keys: &'a [f32],
+    /// Values of the visible positions, `[visible][dim]`.
+    values: &'a [f32],
     capacity: usize,
+    /// Positions `0..visible` count.
     visible: usize,
+    dim: usize,
+    /// `1 / sqrt(dim)`.
+    scale: f32,
 }
 
-/// For each query head in `q` (`[heads][dim]`, all sharing one key/value
-/// head), the softmax-weighted sum of `values` (`[positions][dim]`) by its
-/// scaled dot products with `keys`, with the best vector unit of this CPU.
+/// For each query head in `q` (`[heads][dim]`, all sharing `head`), the
+/// softmax-weighted sum of the values by its scaled dot products with the
+/// keys, with the best vector unit of this CPU.
 /// Every row of every step goes through the same variant, so results never
 /// depend on the step's shape.
-fn attend_group(
-    q: &[f32],
-    keys: KeysT<'_>,
-    values: &[f32],
-    scale: f32,
-    scores: &mut Vec<f32>,
-    out: &mut [f32],
-) {
-    let dim = values.len() / keys.visible.max(1);
+fn attend_group(q: &[f32], head: KvHead<'_>, scores: &mut Vec<f32>, out: &mut [f32]) {
+    let dim = head.dim;
     #[cfg(target_arch = "x86_64")]
     {
         use crate::kernels::Isa;
         match Isa::best() {
             Isa::Avx512Vnni if dim == avx512::DIM => {
                 // SAFETY: `Isa::best` checked that the CPU has AVX-512.
-                return unsafe { avx512::attend_group(q, keys, values, scale, scores, out) };
+                return unsafe { avx512::attend_group(q, head, scores, out) };
             }
             Isa::Avx2 | Isa::Avx512Vnni => {
                 for (q, out) in q.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
                     // SAFETY: as above, for AVX2 and FMA.
-                    unsafe { attend_head_avx2(q, keys, values, scale, scores, out) };
+                    unsafe { attend_head_avx2(q, head, scores, out) };
                 }
                 return;
             }
@@ -107,48 +109,33 @@ fn attend_group(
         }
     }
     for (q, out) in q.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
-        attend_head_body(q, keys, values, scale, scores, out);
+        attend_head_body(q, head, scores, out);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn attend_head_avx2(
-    q: &[f32],
-    keys: KeysT<'_>,
-    values: &[f32],
-    scale: f32,
-    scores: &mut Vec<f32>,
-    out: &mut [f32],
-) {
-    attend_head_body(q, keys, values, scale, scores, out)
+fn attend_head_avx2(q: &[f32], head: KvHead<'_>, scores: &mut Vec<f32>, out: &mut [f32]) {
+    attend_head_body(q, head, scores, out)
 }
 
 /// The portable body; inlined into [`attend_head_avx2`] so that its loops
 /// are vectorized for AVX2.
 #[inline(always)]
-fn attend_head_body(
-    q: &[f32],
-    keys: KeysT<'_>,
-    values: &[f32],
-    scale: f32,
-    scores: &mut Vec<f32>,
-    out: &mut [f32],
-) {
-    let dim = q.len();
-    let n = keys.visible;
+fn attend_head_body(q: &[f32], head: KvHead<'_>, scores: &mut Vec<f32>, out: &mut [f32]) {
+    let (dim, n) = (head.dim, head.visible);
     // scores[p] = Σ_d q[d]·k[d][p]: one long vector update per dimension.
     scores.clear();
     scores.resize(n, 0.0);
     for (d, &qd) in q.iter().enumerate() {
-        let k = &keys.data[d * keys.capacity..][..n];
+        let k = &head.keys[d * head.capacity..][..n];
         for (s, &kv) in scores.iter_mut().zip(k) {
             *s += qd * kv;
         }
     }
-    let inv = softmax_weights(scores, scale);
+    let inv = softmax_weights(scores, head.scale);
     out.fill(0.0);
-    for (&w, v) in scores.iter().zip(values.chunks_exact(dim)) {
+    for (&w, v) in scores.iter().zip(head.values.chunks_exact(dim)) {
         for (o, &x) in out.iter_mut().zip(v) {
             *o += w * x;
         }
@@ -179,7 +166,7 @@ fn softmax_weights(scores: &mut [f32], scale: f32) -> f32 {
 mod avx512 {
     use std::arch::x86_64::*;
 
-    use super::{KeysT, softmax_weights};
+    use super::{KvHead, softmax_weights};
 
     /// Head width these kernels handle.
     pub(super) const DIM: usize = 64;
@@ -194,16 +181,15 @@ mod avx512 {
     #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
     pub(super) unsafe fn attend_group(
         q: &[f32],
-        keys: KeysT<'_>,
-        values: &[f32],
-        scale: f32,
+        head: KvHead<'_>,
         scores: &mut Vec<f32>,
         out: &mut [f32],
     ) {
         let heads = q.len() / DIM;
-        let (n, cap) = (keys.visible, keys.capacity);
-        assert!(q.len() == heads * DIM && out.len() == q.len() && values.len() >= n * DIM);
-        assert!(n > 0 && keys.data.len() >= (DIM - 1) * cap + n && heads <= 64);
+        let (n, cap) = (head.visible, head.capacity);
+        assert!(head.dim == DIM && q.len() == heads * DIM && out.len() == q.len());
+        assert!(head.values.len() >= n * DIM && heads <= 64);
+        assert!(n > 0 && head.keys.len() >= (DIM - 1) * cap + n);
         let stride = n.next_multiple_of(64);
         scores.clear();
         scores.resize(heads * stride, 0.0);
@@ -214,17 +200,17 @@ mod avx512 {
             // contract); the shapes were checked above.
             unsafe {
                 match h {
-                    4 => scores_pass::<4>(q, h0, keys, scores, stride),
-                    3 => scores_pass::<3>(q, h0, keys, scores, stride),
-                    2 => scores_pass::<2>(q, h0, keys, scores, stride),
-                    _ => scores_pass::<1>(q, h0, keys, scores, stride),
+                    4 => scores_pass::<4>(q, h0, head, scores, stride),
+                    3 => scores_pass::<3>(q, h0, head, scores, stride),
+                    2 => scores_pass::<2>(q, h0, head, scores, stride),
+                    _ => scores_pass::<1>(q, h0, head, scores, stride),
                 }
             }
             h0 += h;
         }
         let mut inv = [0.0f32; 64];
         for (hd, w) in scores.chunks_exact_mut(stride).enumerate() {
-            inv[hd] = softmax_weights(&mut w[..n], scale);
+            inv[hd] = softmax_weights(&mut w[..n], head.scale);
         }
         let mut h0 = 0;
         while h0 < heads {
@@ -232,10 +218,10 @@ mod avx512 {
             // SAFETY: as above.
             unsafe {
                 match h {
-                    4 => values_pass::<4>(h0, values, scores, stride, n, &inv, out),
-                    3 => values_pass::<3>(h0, values, scores, stride, n, &inv, out),
-                    2 => values_pass::<2>(h0, values, scores, stride, n, &inv, out),
-                    _ => values_pass::<1>(h0, values, scores, stride, n, &inv, out),
+                    4 => values_pass::<4>(h0, head, scores, stride, &inv, out),
+                    3 => values_pass::<3>(h0, head, scores, stride, &inv, out),
+                    2 => values_pass::<2>(h0, head, scores, stride, &inv, out),
+                    _ => values_pass::<1>(h0, head, scores, stride, &inv, out),
                 }
             }
             h0 += h;
@@ -250,12 +236,12 @@ mod avx512 {
     unsafe fn scores_pass<const H: usize>(
         q: &[f32],
         h0: usize,
-        keys: KeysT<'_>,
+        head: KvHead<'_>,
         scores: &mut [f32],
         stride: usize,
     ) {
-        let (n, cap) = (keys.visible, keys.capacity);
-        let kp = keys.data.as_ptr();
+        let (n, cap) = (head.visible, head.capacity);
+        let kp = head.keys.as_ptr();
         let mut p0 = 0;
         while p0 < n {
             let mask = |b: usize| -> __mmask16 {
@@ -290,19 +276,18 @@ mod avx512 {
     /// Outputs of heads `h0..h0 + H`: each value register is loaded once
     /// for the `H` heads.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
     unsafe fn values_pass<const H: usize>(
         h0: usize,
-        values: &[f32],
+        head: KvHead<'_>,
         scores: &[f32],
         stride: usize,
-        n: usize,
         inv: &[f32; 64],
         out: &mut [f32],
     ) {
+        let values = head.values;
         let mut acc = [[_mm512_setzero_ps(); 4]; H];
-        for p in 0..n {
+        for p in 0..head.visible {
             // SAFETY: row `p < n` of `values`.
             let v = unsafe {
                 [0, 1, 2, 3].map(|c| _mm512_loadu_ps(values.as_ptr().add(p * DIM + 16 * c)))
