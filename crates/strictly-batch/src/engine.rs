@@ -91,6 +91,7 @@ pub fn convert(err: EngineError) -> ExtractError {
     let kind = match err.kind() {
         ErrorKind::Overloaded => ExtractErrorKind::Overloaded,
         ErrorKind::InvalidSchema => ExtractErrorKind::InvalidSchema,
+        ErrorKind::SchemaTooComplex => ExtractErrorKind::SchemaTooComplex,
         ErrorKind::PromptTooLong => ExtractErrorKind::DocumentTooLong,
         ErrorKind::Unsatisfiable => ExtractErrorKind::Unsatisfiable,
         ErrorKind::Timeout => ExtractErrorKind::Timeout,

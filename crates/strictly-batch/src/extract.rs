@@ -61,6 +61,8 @@ impl<T: Extractor + ?Sized> Extractor for std::sync::Arc<T> {
 pub enum ExtractErrorKind {
     /// The schema cannot be compiled (unsupported keyword, remote `$ref`...).
     InvalidSchema,
+    /// The schema passed the compile budget.
+    SchemaTooComplex,
     /// The document does not fit in the model's context.
     DocumentTooLong,
     /// No schema-valid answer fits in the token budget.
@@ -89,6 +91,7 @@ impl ExtractErrorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidSchema => "invalid_schema",
+            Self::SchemaTooComplex => "schema_too_complex",
             Self::DocumentTooLong => "document_too_long",
             Self::Unsatisfiable => "unsatisfiable",
             Self::Timeout => "timeout",

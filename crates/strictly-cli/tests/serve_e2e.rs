@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use strictly_regression::accuracy::field_accuracy;
 
+#[path = "support/openai_venv.rs"]
+mod openai_venv;
+
 const EXAMPLES: [&str; 6] = [
     "invoice",
     "receipt",
@@ -256,12 +259,12 @@ fn serve_end_to_end() {
 
     // The official OpenAI Python client works unchanged.
     let script = repo().join("tests/openai_compat.py");
-    let output = Command::new("python3")
+    let output = Command::new(openai_venv::python())
         .arg(&script)
         .arg(format!("http://{}/v1", server.addr))
         .env("OPENAI_API_KEY", "e2e-key")
         .output()
-        .expect("python3 is needed for the OpenAI client test");
+        .expect("running the OpenAI client test");
     eprintln!("{}", String::from_utf8_lossy(&output.stdout));
     assert!(
         output.status.success(),

@@ -118,6 +118,26 @@ impl TokenMask {
 pub struct SchemaError {
     pub pointer: String,
     pub message: String,
+    /// The schema is valid but passed the compile budget.
+    pub too_complex: bool,
+}
+
+impl SchemaError {
+    /// The engine error a request with this schema gets.
+    pub(crate) fn into_engine_error(self) -> crate::error::EngineError {
+        use crate::error::EngineError;
+        if self.too_complex {
+            EngineError::SchemaTooComplex {
+                pointer: self.pointer,
+                message: self.message,
+            }
+        } else {
+            EngineError::InvalidSchema {
+                pointer: self.pointer,
+                message: self.message,
+            }
+        }
+    }
 }
 
 /// A token the matcher cannot accept in its current state.
@@ -161,4 +181,12 @@ pub trait Matcher: Send {
 
     /// Undoes the last `n` committed tokens.
     fn rollback(&mut self, n: usize);
+
+    /// The tokens of the shortest completion from here (fewest bytes, at
+    /// most `max_bytes`), when the grammar can compute it exactly; `None`
+    /// when it cannot or there is none, and the engine searches instead.
+    fn shortest_completion(&mut self, max_bytes: usize) -> Option<Vec<u32>> {
+        let _ = max_bytes;
+        None
+    }
 }

@@ -25,6 +25,11 @@ pub enum EngineError {
     #[error("invalid schema at '{pointer}': {message}")]
     InvalidSchema { pointer: String, message: String },
 
+    /// Compiling the schema passed the compile budget (time, automaton
+    /// states, grammar size); `pointer` names the part being compiled.
+    #[error("schema too complex at '{pointer}': {message}")]
+    SchemaTooComplex { pointer: String, message: String },
+
     /// The prompt (instructions, schema and document) does not fit.
     #[error(
         "the prompt has {prompt_tokens} tokens; at most {max_prompt_tokens} fit \
@@ -64,6 +69,11 @@ pub enum EngineError {
     #[error(transparent)]
     Codec(#[from] CodecError),
 
+    /// A step of the engine panicked; the requests in it fail, the engine
+    /// goes on serving.
+    #[error("internal error: {0}")]
+    Internal(String),
+
     /// The finished answer failed validation. The grammar should make this
     /// impossible; it is reported rather than returned as a success.
     #[error("the generated answer failed validation: {0}")]
@@ -83,6 +93,7 @@ pub enum ErrorKind {
     Overloaded,
     InvalidRequest,
     InvalidSchema,
+    SchemaTooComplex,
     PromptTooLong,
     Unsatisfiable,
     Timeout,
@@ -98,12 +109,15 @@ impl EngineError {
             Self::QueueFull { .. } => ErrorKind::Overloaded,
             Self::InvalidRequest(_) => ErrorKind::InvalidRequest,
             Self::InvalidSchema { .. } => ErrorKind::InvalidSchema,
+            Self::SchemaTooComplex { .. } => ErrorKind::SchemaTooComplex,
             Self::PromptTooLong { .. } => ErrorKind::PromptTooLong,
             Self::Unsatisfiable { .. } => ErrorKind::Unsatisfiable,
             Self::Timeout(_) => ErrorKind::Timeout,
             Self::Cancelled => ErrorKind::Cancelled,
             Self::Unavailable => ErrorKind::Unavailable,
-            Self::Model(_) | Self::Codec(_) | Self::InvalidOutput(_) => ErrorKind::Internal,
+            Self::Model(_) | Self::Codec(_) | Self::InvalidOutput(_) | Self::Internal(_) => {
+                ErrorKind::Internal
+            }
         }
     }
 }

@@ -54,6 +54,7 @@ fn schema_error(err: CompileError) -> SchemaError {
     SchemaError {
         pointer: pointer.strip_prefix('#').unwrap_or(pointer).to_owned(),
         message: err.to_string(),
+        too_complex: matches!(err, CompileError::TooComplex { .. }),
     }
 }
 
@@ -114,6 +115,10 @@ impl constraint::Matcher for GrammarMatcher {
         if let Err(err) = self.inner.rollback(n) {
             tracing::error!(%err, "grammar rollback failed");
         }
+    }
+
+    fn shortest_completion(&mut self, max_bytes: usize) -> Option<Vec<u32>> {
+        self.inner.shortest_completion_tokens(max_bytes)
     }
 }
 

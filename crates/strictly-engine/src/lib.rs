@@ -70,3 +70,14 @@ pub use request::{
     CancelToken, ChatMessage, Constraint, GenerateRequest, Priority, Role, SamplingParams,
 };
 pub use scheduler::{Engine, EngineBuilder, EngineObserver, StepStats};
+
+/// The text of a panic payload (`panic!` with a literal or a format).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}

@@ -7,9 +7,36 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::constraint::{ConstraintCompiler, Grammar};
+use crate::constraint::{ConstraintCompiler, Grammar, SchemaError};
 use crate::error::EngineError;
 use crate::validate::Validator;
+
+/// Stack of the thread that compiles schemas and plans their shortest
+/// answers. Schemas are user input: however the compiler and the validator
+/// recurse over them, they run here, not on an async worker's 2 MiB stack.
+pub(crate) const COMPILE_STACK_BYTES: usize = 256 << 20;
+
+/// Runs `f` on a thread with [`COMPILE_STACK_BYTES`] of stack (reserved,
+/// not committed: untouched pages cost nothing). A panic inside becomes an
+/// internal error of this request alone.
+pub(crate) fn on_compile_stack<T: Send>(
+    f: impl FnOnce() -> Result<T, EngineError> + Send,
+) -> Result<T, EngineError> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("strictly-compile".into())
+            .stack_size(COMPILE_STACK_BYTES)
+            .spawn_scoped(scope, f)
+            .map_err(|e| EngineError::Internal(format!("could not start a compile thread: {e}")))?;
+        handle.join().unwrap_or_else(|panic| {
+            let msg = crate::panic_message(&*panic);
+            tracing::error!(panic = %msg, "schema compilation panicked");
+            Err(EngineError::Internal(format!(
+                "schema compilation failed: {msg}"
+            )))
+        })
+    })
+}
 
 /// A constraint ready for use: the grammar that steers generation and the
 /// validator that checks the result.
@@ -57,13 +84,10 @@ impl SchemaCache {
         }) {
             return Ok(hit);
         }
-        let grammar =
-            self.compiler
-                .compile_schema(schema)
-                .map_err(|e| EngineError::InvalidSchema {
-                    pointer: e.pointer,
-                    message: e.message,
-                })?;
+        let grammar = self
+            .compiler
+            .compile_schema(schema)
+            .map_err(SchemaError::into_engine_error)?;
         let compiled = Arc::new(Compiled {
             grammar,
             validator: Validator::for_schema(schema)?,
@@ -90,13 +114,10 @@ impl SchemaCache {
         if let Some(hit) = self.with_state(|s| s.json_object.clone()) {
             return Ok(hit);
         }
-        let grammar =
-            self.compiler
-                .compile_json_object()
-                .map_err(|e| EngineError::InvalidSchema {
-                    pointer: e.pointer,
-                    message: e.message,
-                })?;
+        let grammar = self
+            .compiler
+            .compile_json_object()
+            .map_err(SchemaError::into_engine_error)?;
         let compiled = Arc::new(Compiled {
             grammar,
             validator: Validator::Object,

@@ -2,19 +2,24 @@
 //! when `max_tokens` is about to run out and to refuse requests whose
 //! budget cannot hold any valid answer.
 //!
-//! The search uses only the [`Matcher`] seam (mask, commit, rollback,
-//! forced tokens): a depth-first branch-and-bound that tries, at each state,
-//! the grammar's forced tokens or else a few allowed tokens that tend to
-//! close JSON quickly (`"}`, `]`, `""`, `0`, `null`...). It is bounded by a
-//! work budget, so it finds a short completion rather than provably the
-//! shortest; a grammar that can report its shortest completion directly
-//! would make it exact and cheaper.
+//! The grammar is asked first: the real grammar engine computes the
+//! completion with the fewest bytes exactly (see `Matcher::shortest_completion`),
+//! so a schema is only refused when no answer fits. Where a grammar cannot
+//! say, or its answer needs more tokens than allowed, a search over the
+//! [`Matcher`] seam (mask, commit, rollback, forced tokens) runs: a
+//! depth-first branch-and-bound that tries, at each state, the grammar's
+//! forced tokens or else a few allowed tokens that tend to close JSON
+//! quickly (`"}`, `]`, `""`, `0`, `null`...), bounded by a work budget.
 
 use crate::constraint::{Matcher, TokenMask};
 use crate::model::TextCodec;
 
 /// Tokens tried at a state before falling back to arbitrary allowed ones.
 const BRANCH: usize = 3;
+
+/// Bytes a completion of `limit` tokens may hold, for the exact search's cap
+/// (no vocabulary token is longer).
+const MAX_TOKEN_BYTES: usize = 64;
 
 /// How many of the latest tokens count as recent when ranking progress
 /// characters.
@@ -137,6 +142,12 @@ pub(crate) fn shortest_completion(
     limit: usize,
     budget: usize,
 ) -> Option<Vec<u32>> {
+    let cap = limit.saturating_mul(MAX_TOKEN_BYTES).min(1 << 20);
+    if let Some(exact) = matcher.shortest_completion(cap) {
+        if exact.len() <= limit && !exact.iter().any(|t| stop_tokens.contains(t)) {
+            return Some(exact);
+        }
+    }
     // Closers first finds short answers for most grammars; where a lexeme
     // allows closers without ending (`}` inside an e-mail address) it keeps
     // repeating them, and a second pass that varies its choices is needed.

@@ -132,6 +132,8 @@ pub struct ScriptedModel {
     context: usize,
     delay: Duration,
     log: ForwardLog,
+    /// Forward passes to run before one panics (`None`: never).
+    panic_after: Option<usize>,
 }
 
 impl ScriptedModel {
@@ -141,7 +143,15 @@ impl ScriptedModel {
             context: 4096,
             delay: Duration::ZERO,
             log: ForwardLog::default(),
+            panic_after: None,
         }
+    }
+
+    /// Panics in forward pass number `n` (0 = the first), once: a stand-in
+    /// for a bug anywhere in a step.
+    pub fn with_panic_after(mut self, n: usize) -> Self {
+        self.panic_after = Some(n);
+        self
     }
 
     /// Sleeps this long in every forward pass, to make requests overlap.
@@ -222,6 +232,14 @@ impl LanguageModel for ScriptedModel {
         }
         if let Ok(mut log) = self.log.lock() {
             log.push(items.iter().map(|i| i.tokens.len()).collect());
+        }
+        match self.panic_after {
+            Some(0) => {
+                self.panic_after = None;
+                panic!("injected panic in a forward pass");
+            }
+            Some(n) => self.panic_after = Some(n - 1),
+            None => {}
         }
         items
             .iter_mut()
@@ -361,6 +379,7 @@ impl ConstraintCompiler for ChoiceCompiler {
         let obj = schema.as_object().ok_or_else(|| SchemaError {
             pointer: String::new(),
             message: "a schema must be an object".into(),
+            too_complex: false,
         })?;
         let mut values = None;
         for (key, value) in obj {
@@ -369,6 +388,7 @@ impl ConstraintCompiler for ChoiceCompiler {
                     let list = value.as_array().ok_or_else(|| SchemaError {
                         pointer: "/enum".into(),
                         message: "'enum' must be an array".into(),
+                        too_complex: false,
                     })?;
                     values = Some(list.clone());
                 }
@@ -378,6 +398,7 @@ impl ConstraintCompiler for ChoiceCompiler {
                     return Err(SchemaError {
                         pointer: format!("/{other}"),
                         message: format!("keyword '{other}' is not supported"),
+                        too_complex: false,
                     });
                 }
             }
@@ -387,6 +408,7 @@ impl ConstraintCompiler for ChoiceCompiler {
             .ok_or_else(|| SchemaError {
                 pointer: String::new(),
                 message: "the schema needs 'enum' or 'const'".into(),
+                too_complex: false,
             })
     }
 

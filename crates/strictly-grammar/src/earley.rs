@@ -85,6 +85,12 @@ impl Parser {
         }
     }
 
+    /// The items of row `r`.
+    pub fn row_items(&self, r: u32) -> &[u64] {
+        let row = &self.rows[r as usize];
+        &self.items[row.items_start as usize..row.items_end as usize]
+    }
+
     /// The lexemes allowed after a row, sorted.
     pub fn allowed_set(&self, id: u32) -> &[u32] {
         &self.allowed_sets[id as usize]

@@ -6,7 +6,7 @@
 //! parser predicts can be completed, and flattens the rules into the compact
 //! form the Earley parser walks.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::chardist::CharDist;
 use crate::dfa::{Dfa, SetOp};
@@ -324,6 +324,7 @@ impl GrammarBuilder {
             dfas: self.dfas,
             max_ws,
             names: self.names,
+            yields: OnceLock::new(),
         })
     }
 }
@@ -345,6 +346,8 @@ pub struct Grammar {
     pub(crate) dists: Vec<Arc<CharDist>>,
     pub(crate) max_ws: u8,
     names: Vec<String>,
+    /// Shortest yields, for the exact pre-flight (built on first use).
+    yields: OnceLock<crate::complete::Yields>,
 }
 
 impl Grammar {
@@ -354,6 +357,12 @@ impl Grammar {
         let a = self.nt_rule_offsets[nt as usize] as usize;
         let b = self.nt_rule_offsets[nt as usize + 1] as usize;
         &self.nt_rule_list[a..b]
+    }
+
+    /// Every symbol's shortest yield (see `complete`).
+    pub(crate) fn yields(&self) -> &crate::complete::Yields {
+        self.yields
+            .get_or_init(|| crate::complete::Yields::of(self))
     }
 
     pub fn num_lexemes(&self) -> usize {

@@ -8,6 +8,7 @@
 //! (`toktrie`) — see `README.md` in this crate for the design.
 
 mod chardist;
+mod complete;
 pub mod dfa;
 mod dfa_cache;
 mod earley;

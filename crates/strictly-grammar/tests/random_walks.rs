@@ -5,7 +5,7 @@
 //!
 //! Schemas come from the committed MaskBench sample (`maskbench/sample/`,
 //! every 40th file of the dev set) or, with `STRICTLY_MASKBENCH_DEV=DIR`,
-//! every 40th file of DIR; and from the repository's `schemas/` folder and
+//! every 40th file of DIR (every Nth with `STRICTLY_MASKBENCH_EVERY=N`); and from the repository's `schemas/` folder and
 //! the hand-written ones below.
 
 use std::path::{Path, PathBuf};
@@ -68,8 +68,12 @@ fn integral(v: &Value) -> Value {
 }
 
 fn dev_schemas() -> Vec<(String, Value)> {
+    let every = std::env::var("STRICTLY_MASKBENCH_EVERY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SAMPLE_EVERY);
     let (dir, step) = match std::env::var_os("STRICTLY_MASKBENCH_DEV") {
-        Some(dir) => (PathBuf::from(dir), SAMPLE_EVERY),
+        Some(dir) => (PathBuf::from(dir), every),
         None => (
             Path::new(env!("CARGO_MANIFEST_DIR")).join("maskbench/sample"),
             1,
@@ -157,4 +161,42 @@ fn random_walks_are_valid() {
         "too few walks ended: {finished} of {walked} schemas"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The exact pre-flight: every schema that compiles has a shortest answer,
+/// the matcher accepts it, and the `jsonschema` crate calls it valid.
+#[test]
+fn shortest_answers_exist_and_are_valid() {
+    let f = Factory::new(Vocabulary::byte_level(&[]));
+    let mut schemas = repo_schemas();
+    schemas.extend(dev_schemas());
+    let mut planned = 0usize;
+    let mut failures = Vec::new();
+    for (name, schema) in &schemas {
+        let Ok(g) = f.compile_json_schema(schema, &options()) else {
+            continue;
+        };
+        let Ok(validator) = jsonschema::validator_for(schema) else {
+            continue;
+        };
+        let mut m = f.matcher(&g);
+        let Some(bytes) = m.shortest_completion_bytes(1 << 20) else {
+            failures.push(format!("{name}: no shortest answer"));
+            continue;
+        };
+        planned += 1;
+        let text = String::from_utf8(bytes).expect("answers are UTF-8");
+        match serde_json::from_str::<Value>(&text) {
+            Ok(v) if validator.is_valid(&v) || validator.is_valid(&integral(&v)) => {}
+            Ok(_) => failures.push(format!("{name}: invalid shortest answer {text}")),
+            Err(e) => failures.push(format!("{name}: not JSON ({e}): {text}")),
+        }
+    }
+    assert!(planned > 100, "only {planned} schemas planned");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

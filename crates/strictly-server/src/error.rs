@@ -65,6 +65,14 @@ impl ApiError {
         )
     }
 
+    pub fn engine_stopped() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the engine has stopped; the service must be restarted",
+        )
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
@@ -92,6 +100,11 @@ impl From<EngineError> for ApiError {
                 param: Some("schema"),
                 ..Self::new(StatusCode::BAD_REQUEST, "invalid_schema", message)
             },
+            EngineError::SchemaTooComplex { pointer, .. } => Self {
+                pointer: Some(pointer),
+                param: Some("schema"),
+                ..Self::new(StatusCode::BAD_REQUEST, "schema_too_complex", message)
+            },
             EngineError::PromptTooLong { .. } => Self::too_large("document_too_large", message),
             EngineError::Unsatisfiable { .. } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable", message)
@@ -107,7 +120,10 @@ impl From<EngineError> for ApiError {
             EngineError::Unavailable => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
-            EngineError::Model(_) | EngineError::Codec(_) | EngineError::InvalidOutput(_) => {
+            EngineError::Model(_)
+            | EngineError::Codec(_)
+            | EngineError::InvalidOutput(_)
+            | EngineError::Internal(_) => {
                 tracing::error!(error = %message, "request failed inside the engine");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message)
             }
@@ -188,6 +204,15 @@ mod tests {
                 422,
                 "unsatisfiable",
             ),
+            (
+                EngineError::SchemaTooComplex {
+                    pointer: "/allOf".into(),
+                    message: "m".into(),
+                },
+                400,
+                "schema_too_complex",
+            ),
+            (EngineError::Internal("boom".into()), 500, "internal_error"),
             (EngineError::Timeout(Duration::from_secs(1)), 504, "timeout"),
             (EngineError::Unavailable, 503, "unavailable"),
             (

@@ -12,7 +12,7 @@ mod admission;
 mod sequence;
 mod step;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,7 @@ use crate::event::EventStream;
 use crate::model::{LanguageModel, TextCodec};
 use crate::request::{Constraint, GenerateRequest, Priority, Role};
 use crate::sampler::Sampler;
-use crate::schema_cache::{Compiled, SchemaCache};
+use crate::schema_cache::{Compiled, SchemaCache, on_compile_stack};
 use crate::steer::{self, CloserTable};
 
 pub(crate) use sequence::Job;
@@ -64,6 +64,17 @@ pub(crate) struct Counters {
     in_flight: AtomicUsize,
     waiting: AtomicUsize,
     running: AtomicUsize,
+    /// The scheduler thread is alive.
+    alive: AtomicBool,
+}
+
+/// Clears [`Counters::alive`] however the scheduler thread ends.
+struct AliveGuard(Arc<Counters>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.alive.store(false, Ordering::Release);
+    }
 }
 
 /// One admitted request; dropping it (request finished or refused) frees
@@ -149,12 +160,17 @@ impl<M: LanguageModel> EngineBuilder<M> {
         let (jobs, rx) = mpsc::channel();
         let thread_ctx = ctx.clone();
         let model = self.model;
+        ctx.counters.alive.store(true, Ordering::Release);
+        let guard = AliveGuard(ctx.counters.clone());
         // A plain thread, not an async task: forward passes are long blocking
         // computations that would stall an async runtime's workers.
         let spawned = std::thread::Builder::new()
             .name("strictly-scheduler".into())
             .stack_size(16 << 20)
-            .spawn(move || step::run(model, rx, &thread_ctx));
+            .spawn(move || {
+                let _guard = guard;
+                step::run(model, rx, &thread_ctx)
+            });
         if let Err(err) = spawned {
             // Without a scheduler every submission fails with `Unavailable`
             // because the job channel is closed.
@@ -197,6 +213,12 @@ impl Engine {
         self.shared.context_length
     }
 
+    /// Whether the scheduler thread is running: `false` once it has
+    /// stopped (or never started), when every request would fail.
+    pub fn is_running(&self) -> bool {
+        self.shared.ctx.counters.alive.load(Ordering::Acquire)
+    }
+
     /// Requests waiting for a KV slot.
     pub fn waiting(&self) -> usize {
         self.shared.ctx.counters.waiting.load(Ordering::Relaxed)
@@ -214,13 +236,18 @@ impl Engine {
 
     /// Checks that `schema` compiles (and caches it), without generating.
     pub fn check_schema(&self, schema: &serde_json::Value) -> Result<(), EngineError> {
-        self.shared.schemas.schema(schema).map(drop)
+        on_compile_stack(|| self.shared.schemas.schema(schema).map(drop))
     }
 
     /// Prepares a request and queues it. Blocks for the preparation
     /// (milliseconds; longer for a schema seen for the first time), so async
-    /// callers run it on a blocking thread.
+    /// callers run it on a blocking thread. The preparation runs on a thread
+    /// with a large stack (see [`on_compile_stack`]).
     pub fn submit(&self, request: GenerateRequest) -> Result<EventStream, EngineError> {
+        on_compile_stack(|| self.prepare(request))
+    }
+
+    fn prepare(&self, request: GenerateRequest) -> Result<EventStream, EngineError> {
         let submitted = Instant::now();
         let permit = self.admit(request.priority)?;
         let ctx = &self.shared.ctx;
@@ -399,6 +426,8 @@ fn check_sampling(request: &GenerateRequest) -> Result<(), EngineError> {
     Ok(())
 }
 
+#[cfg(test)]
+mod isolation_tests;
 #[cfg(test)]
 mod tests;
 

@@ -8,6 +8,7 @@
 //! the rest of the budget, so a long document is prefilled over several
 //! steps while the other sequences keep streaming.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
@@ -151,7 +152,10 @@ fn plan<C>(running: &[Sequence<C>], ctx: &Ctx) -> Vec<(usize, Feed)> {
     feeds
 }
 
-/// One forward pass and everything after it.
+/// One forward pass and everything after it. A panic anywhere in it (a
+/// kernel's assert, the KV cache, the grammar) fails the requests fed in
+/// this step with an internal error; the others keep their slots and the
+/// engine keeps serving.
 fn step<M: LanguageModel>(
     model: &mut M,
     running: &mut Vec<Sequence<M::Cache>>,
@@ -163,6 +167,53 @@ fn step<M: LanguageModel>(
         sequences: feeds.len(),
         ..StepStats::default()
     };
+    let stepped = panic::catch_unwind(AssertUnwindSafe(|| {
+        forward_and_sample(model, running, &feeds, prefixes, ctx, &mut stats)
+    }));
+    let mut finished = match stepped {
+        Ok(Ok(finished)) => finished,
+        Ok(Err(err)) => {
+            fail_fed(running, &feeds, &err);
+            return stats;
+        }
+        Err(payload) => {
+            let msg = crate::panic_message(&*payload);
+            tracing::error!(panic = %msg, sequences = feeds.len(), "an engine step panicked; its requests fail");
+            // Nothing was removed from `running` inside, so `feeds` still
+            // indexes it (snapshots are stored whole or not at all).
+            for &(i, _) in feeds.iter().rev() {
+                running.swap_remove(i).fail(EngineError::Internal(format!(
+                    "the engine step failed: {msg}"
+                )));
+            }
+            return stats;
+        }
+    };
+    // Highest index first so swap_remove leaves lower indices valid.
+    finished.sort_unstable_by_key(|&(i, _)| std::cmp::Reverse(i));
+    for (i, outcome) in finished {
+        let seq = running.swap_remove(i);
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| seq.finish(outcome))) {
+            let msg = crate::panic_message(&*payload);
+            tracing::error!(panic = %msg, "finishing a request panicked");
+        }
+    }
+    stats
+}
+
+/// Sequences that finished in a step: index in `running` and outcome.
+type Finished = Vec<(usize, Result<crate::FinishReason, EngineError>)>;
+
+/// The forward pass and the sampling after it; removes nothing from
+/// `running` (see `step`).
+fn forward_and_sample<M: LanguageModel>(
+    model: &mut M,
+    running: &mut [Sequence<M::Cache>],
+    feeds: &[(usize, Feed)],
+    prefixes: &mut PrefixCache<M::Cache>,
+    ctx: &Ctx,
+    stats: &mut StepStats,
+) -> Result<Finished, ModelError> {
     let started = Instant::now();
     let result = {
         let mut items = Vec::with_capacity(feeds.len());
@@ -186,22 +237,14 @@ fn step<M: LanguageModel>(
         model.forward(&mut items)
     };
     stats.forward = started.elapsed();
-    let logits = match result {
-        Ok(logits) if logits.len() == feeds.len() => logits,
-        Ok(logits) => {
-            let err = ModelError::msg(format!(
-                "{} logits rows for {} sequences",
-                logits.len(),
-                feeds.len()
-            ));
-            fail_fed(running, &feeds, &err);
-            Vec::new()
-        }
-        Err(err) => {
-            fail_fed(running, &feeds, &err);
-            Vec::new()
-        }
-    };
+    let logits = result?;
+    if logits.len() != feeds.len() {
+        return Err(ModelError::msg(format!(
+            "{} logits rows for {} sequences",
+            logits.len(),
+            feeds.len()
+        )));
+    }
     let draft_room = draft_room(model, running, ctx);
     let mut finished = Vec::new();
     for (&(i, feed), logits) in feeds.iter().zip(logits) {
@@ -229,12 +272,7 @@ fn step<M: LanguageModel>(
             stats.mask += seq.grammar_time() - before;
         }
     }
-    // Highest index first so swap_remove leaves lower indices valid.
-    finished.sort_unstable_by_key(|&(i, _)| std::cmp::Reverse(i));
-    for (i, outcome) in finished {
-        running.swap_remove(i).finish(outcome);
-    }
-    stats
+    Ok(finished)
 }
 
 /// Rows each sequence's next step may take, its real tokens and drafts

@@ -26,6 +26,10 @@ pub(crate) struct Compiler<'c, 'a> {
     pub b: GrammarBuilder,
     pub p: Punct,
     defs: FastMap<usize, Sym>,
+    /// Definitions whose nonterminal exists but whose body is not compiled
+    /// yet: bodies are compiled from this list, not from inside the value
+    /// that refers to them, so chains of references never deepen the stack.
+    pending: Vec<(usize, u32)>,
     any: Option<Sym>,
     any_string: Option<Sym>,
 }
@@ -54,10 +58,12 @@ pub(crate) fn compile(ctx: &mut Ctx, root: Schema) -> Result<Grammar, CompileErr
         b,
         p,
         defs: FastMap::default(),
+        pending: Vec::new(),
         any: None,
         any_string: None,
     };
     let sym = c.value(&root, "#")?;
+    c.compile_definitions()?;
     let Some(sym) = sym else {
         return Err(CompileError::unsatisfiable(
             "",
@@ -88,6 +94,7 @@ impl Compiler<'_, '_> {
     /// The symbol for values satisfying `s`, or `None` if there are none.
     pub fn value(&mut self, s: &Schema, ptr: &str) -> Result<Option<Sym>, CompileError> {
         self.check_size(ptr)?;
+        self.ctx.tick("", ptr)?;
         Ok(match s {
             Schema::Any => Some(self.any_value()),
             Schema::Never(_) => None,
@@ -98,8 +105,14 @@ impl Compiler<'_, '_> {
                 Some(self.b.choice("bool", vec![t, f]))
             }
             Schema::Number(n) => {
-                let d = crate::dfa_cache::cached(&format!("num:{n:?}"), || {
-                    number_dfa(n, DFA_STATE_LIMIT)
+                let finite = self.ctx.options.finite_numbers;
+                let d = crate::dfa_cache::cached(&format!("num:{n:?}:{finite}"), || {
+                    let d = number_dfa(n, DFA_STATE_LIMIT)?;
+                    if finite {
+                        super::numbers::finite_only(&d, DFA_STATE_LIMIT)
+                    } else {
+                        Ok(d)
+                    }
                 })
                 .map_err(|e| dfa_error("minimum", ptr, e))?;
                 let max = self.ctx.options.max_number_chars;
@@ -147,12 +160,22 @@ impl Compiler<'_, '_> {
         }
         let nt = self.b.nonterminal("def");
         self.defs.insert(id, Sym::N(nt));
-        let ptr = self.ctx.defs[id].pointer.clone();
-        let schema = self.ctx.def_schema(id)?;
-        if let Some(body) = self.value(&schema, &ptr)? {
-            self.b.rule(nt, vec![body]);
-        }
+        self.pending.push((id, nt));
         Ok(Sym::N(nt))
+    }
+
+    /// Compiles the bodies of the definitions referred to so far, and of
+    /// those they refer to.
+    fn compile_definitions(&mut self) -> Result<(), CompileError> {
+        while let Some((id, nt)) = self.pending.pop() {
+            let ptr = self.ctx.defs[id].pointer.clone();
+            self.ctx.tick("$ref", &ptr)?;
+            let schema = self.ctx.def_schema(id)?;
+            if let Some(body) = self.value(&schema, &ptr)? {
+                self.b.rule(nt, vec![body]);
+            }
+        }
+        Ok(())
     }
 
     /// Any JSON string (bounded by the engine limit).

@@ -11,11 +11,19 @@ use crate::error::CompileError;
 const MAX_ALTERNATIVES: usize = 512;
 /// Deepest chain of references expanded inside one intersection.
 const MAX_REF_DEPTH: usize = 24;
+/// From this depth on, an intersection with a reference becomes a lazy
+/// definition (compiled once, on first use) instead of being expanded in
+/// place: recursive schemas intersected with themselves (`allOf` of
+/// definitions whose properties refer back) otherwise expand every branch
+/// to the full depth, exponentially.
+pub(crate) const LAZY_DEPTH: usize = 3;
 
 impl Ctx<'_> {
     /// The schema admitting what both `a` and `b` admit.
     pub fn intersect(&mut self, a: Schema, b: Schema, ptr: &str) -> Result<Schema, CompileError> {
+        self.tick("allOf", ptr)?;
         match (a, b) {
+            (Schema::Ref(x), Schema::Ref(y)) if x == y => Ok(Schema::Ref(x)),
             (Schema::Any, x) | (x, Schema::Any) => Ok(x),
             (n @ Schema::Never(_), _) | (_, n @ Schema::Never(_)) => Ok(n),
             // Operand order is kept: the left schema's properties come first.
@@ -54,12 +62,8 @@ impl Ctx<'_> {
         ref_first: bool,
         ptr: &str,
     ) -> Result<Schema, CompileError> {
-        if self.depth > MAX_REF_DEPTH {
-            return Err(CompileError::too_complex(
-                "allOf",
-                ptr,
-                "references nested too deeply in an intersection",
-            ));
+        if self.depth >= LAZY_DEPTH {
+            return Ok(Schema::Ref(self.lazy_intersection(r, x, ref_first)));
         }
         self.depth += 1;
         let out = match self.def_schema(r) {

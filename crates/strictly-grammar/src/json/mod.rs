@@ -21,6 +21,8 @@ mod strings;
 mod validate;
 mod value;
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use crate::error::CompileError;
@@ -49,7 +51,19 @@ pub struct JsonOptions {
     /// checking documents written elsewhere; otherwise members follow the
     /// order of `properties`, which is what generation should use.
     pub any_property_order: bool,
+    /// Only numbers that parse to a finite double (positive exponents of at
+    /// most two digits; with `max_number_chars` ≤ 64 that stays below
+    /// 1e164): what generation should use, since `1e999` is valid JSON that
+    /// most parsers, and the validator, turn into an error or infinity.
+    pub finite_numbers: bool,
+    /// Wall time one compilation may take before the schema is refused as
+    /// too complex (not part of the cache key: it bounds work, not the
+    /// language).
+    pub time_budget: Duration,
 }
+
+/// The default [`JsonOptions::time_budget`].
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(2);
 
 impl JsonOptions {
     /// For checking documents written elsewhere: JSON whitespace between
@@ -60,6 +74,8 @@ impl JsonOptions {
             max_string_chars: 8192,
             max_number_chars: 64,
             any_property_order: true,
+            finite_numbers: false,
+            time_budget: DEFAULT_TIME_BUDGET,
         }
     }
 
@@ -68,7 +84,16 @@ impl JsonOptions {
         JsonOptions {
             whitespace: Whitespace::Compact,
             any_property_order: false,
+            finite_numbers: true,
             ..JsonOptions::lenient()
+        }
+    }
+
+    /// The same options with another compile time budget.
+    pub fn with_time_budget(self, time_budget: Duration) -> JsonOptions {
+        JsonOptions {
+            time_budget,
+            ..self
         }
     }
 
@@ -82,11 +107,12 @@ impl JsonOptions {
     /// A stable description, part of the grammar cache key.
     pub(crate) fn canonical(&self) -> String {
         format!(
-            "ws={};s={};n={};any={}",
+            "ws={};s={};n={};any={};finite={}",
             self.max_ws(),
             self.max_string_chars,
             self.max_number_chars,
-            self.any_property_order
+            self.any_property_order,
+            self.finite_numbers
         )
     }
 }

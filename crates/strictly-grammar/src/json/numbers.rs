@@ -412,6 +412,16 @@ fn multiple_dfa(m: &Decimal, allow_frac: bool, limit: usize) -> Result<Dfa, DfaE
     Ok(dfa)
 }
 
+/// `d` without the numbers whose positive exponent has three digits or
+/// more (see `JsonOptions::finite_numbers`).
+pub(crate) fn finite_only(d: &Dfa, limit: usize) -> Result<Dfa, DfaError> {
+    let finite = re(
+        r"-?[0-9]+(?:\.[0-9]+)?(?:[eE](?:-[0-9]+|\+?[0-9]{1,2}))?",
+        limit,
+    )?;
+    Dfa::product(d, &finite, SetOp::Intersect, limit)
+}
+
 /// The DFA of numbers satisfying `spec` (JSON syntax; see module docs).
 pub(crate) fn number_dfa(spec: &NumSpec, limit: usize) -> Result<Dfa, DfaError> {
     if spec.unconstrained() {

@@ -35,7 +35,13 @@ pub(crate) struct Def {
     pub pointer: String,
     pub schema: Option<Schema>,
     pub in_progress: bool,
+    /// For an intersection made lazy (see `merge`): the definition, the
+    /// other operand and whether the definition comes first.
+    pub pending: Option<(usize, Box<Schema>, bool)>,
 }
+
+/// Compile work between two looks at the clock.
+const TICKS_PER_CLOCK_CHECK: u32 = 256;
 
 /// Compiler context: the document, the definitions and the options.
 pub(crate) struct Ctx<'a> {
@@ -49,6 +55,10 @@ pub(crate) struct Ctx<'a> {
     root_id: Option<String>,
     /// Nesting of merges through references, to stop runaway expansion.
     pub depth: usize,
+    /// Lazy intersections already made: (definition, operand, order) → id.
+    pub lazy_ids: FastMap<(usize, String, bool), usize>,
+    deadline: std::time::Instant,
+    ticks: u32,
 }
 
 pub(crate) fn ptr_push(ptr: &str, key: &str) -> String {
@@ -77,6 +87,9 @@ impl<'a> Ctx<'a> {
             ids: FastMap::default(),
             root_id: None,
             depth: 0,
+            lazy_ids: FastMap::default(),
+            deadline: std::time::Instant::now() + options.time_budget,
+            ticks: 0,
         };
         let id_key = if draft == Draft::D4 { "id" } else { "$id" };
         ctx.root_id = root
@@ -187,17 +200,79 @@ impl<'a> Ctx<'a> {
             pointer: ptr.clone(),
             schema: None,
             in_progress: false,
+            pending: None,
         });
         self.def_ids.insert(ptr, id);
         Ok(id)
     }
 
     /// The parsed schema of definition `id`.
+    /// Counts one unit of compile work; refuses the schema once the time
+    /// budget is spent, naming where the compiler was.
+    pub fn tick(&mut self, keyword: &str, ptr: &str) -> Result<(), CompileError> {
+        self.ticks += 1;
+        if self.ticks % TICKS_PER_CLOCK_CHECK == 0 && std::time::Instant::now() > self.deadline {
+            return Err(CompileError::too_complex(
+                keyword,
+                ptr,
+                format!(
+                    "compiling the schema took longer than its budget of {:?}",
+                    self.options.time_budget
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A new definition standing for `def ∩ other`, computed on first use.
+    pub fn lazy_intersection(&mut self, def: usize, other: Schema, def_first: bool) -> usize {
+        let key = (def, format!("{other:?}"), def_first);
+        if let Some(&id) = self.lazy_ids.get(&key) {
+            return id;
+        }
+        let id = self.defs.len();
+        self.defs.push(Def {
+            pointer: self.defs[def].pointer.clone(),
+            schema: None,
+            in_progress: false,
+            pending: Some((def, Box::new(other), def_first)),
+        });
+        self.lazy_ids.insert(key, id);
+        id
+    }
+
     pub fn def_schema(&mut self, id: usize) -> Result<Schema, CompileError> {
         if let Some(s) = &self.defs[id].schema {
             return Ok(s.clone());
         }
         let ptr = self.defs[id].pointer.clone();
+        self.tick("$ref", &ptr)?;
+        if let Some((def, other, def_first)) = self.defs[id].pending.clone() {
+            if self.defs[id].in_progress {
+                return Err(CompileError::unsupported(
+                    "$ref",
+                    &ptr,
+                    "a definition that refers to itself without nesting",
+                ));
+            }
+            self.defs[id].in_progress = true;
+            let d = self.def_schema(def);
+            let s = d.and_then(|d| {
+                // Expanded one level at a time: references inside stay lazy.
+                let saved = std::mem::replace(&mut self.depth, super::merge::LAZY_DEPTH);
+                let r = if def_first {
+                    self.intersect(d, *other, &ptr)
+                } else {
+                    self.intersect(*other, d, &ptr)
+                };
+                self.depth = saved;
+                r
+            });
+            self.defs[id].in_progress = false;
+            let s = s?;
+            self.defs[id].schema = Some(s.clone());
+            return Ok(s);
+        }
         if self.defs[id].in_progress {
             return Err(CompileError::unsupported(
                 "$ref",

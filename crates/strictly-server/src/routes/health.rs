@@ -20,11 +20,13 @@ pub(crate) async fn healthz() -> HttpResponse {
 /// The model is loaded and requests are served.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, body = Status),
-    (status = 503, description = "The model is still loading", body = ErrorBody),
+    (status = 503, description = "The model is still loading, or the engine has stopped", body = ErrorBody),
 ))]
 #[get("/readyz")]
 pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.ready()?;
+    if !state.ready()?.engine.is_running() {
+        return Err(ApiError::engine_stopped());
+    }
     Ok(HttpResponse::Ok().json(Status {
         status: "ready".into(),
     }))

@@ -1,0 +1,83 @@
+//! Schemas that once crashed or hung the compiler, and patterns the
+//! pre-flight once called unsatisfiable. Each runs on a thread with a
+//! small stack (the 2 MiB of an async worker), so deep recursion fails here
+//! as it would in the server.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use strictly_grammar::{CompileError, Factory, JsonOptions, Vocabulary};
+
+fn byte_factory() -> Arc<Factory> {
+    let tokens = (0..=255u8).map(|b| (vec![b], false)).collect();
+    Factory::new(Vocabulary::new(tokens, vec![]).unwrap())
+}
+
+/// Runs `f` on a thread with a 2 MiB stack.
+fn small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .expect("the compiler panicked")
+}
+
+#[test]
+fn the_json_ld_schema_compiles_or_is_refused_quickly() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/jsonld.schema.json")).unwrap();
+    let started = Instant::now();
+    let result = small_stack(move || {
+        let f = byte_factory();
+        f.compile_json_schema(&schema, &JsonOptions::compact())
+            .map(|g| {
+                let mut m = f.matcher(&g);
+                m.shortest_completion_bytes(1 << 16)
+            })
+    });
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    match result {
+        Ok(plan) => {
+            let plan = plan.expect("a compiled schema has a shortest answer");
+            let v: serde_json::Value = serde_json::from_slice(&plan).unwrap();
+            assert!(v.is_object() || v.is_array(), "{v}");
+        }
+        Err(CompileError::TooComplex { .. }) => {}
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+#[test]
+fn class_loops_followed_by_literals_have_answers() {
+    for pattern in [
+        "^[0-9]+ years?$",
+        "^[A-Z0-9_]+(_CONTROLLER|_DEVICE|_LAYOUT)$",
+        "^[a-z]+(?:-+[a-z]+)*-v\\d+$",
+        "^[1-9][0-9]* (days?|weeks?|months?|years?)$",
+    ] {
+        let f = byte_factory();
+        let schema = serde_json::json!({"type": "string", "pattern": pattern});
+        let g = f
+            .compile_json_schema(&schema, &JsonOptions::compact())
+            .unwrap();
+        let mut m = f.matcher(&g);
+        let plan = m
+            .shortest_completion_tokens(1024)
+            .unwrap_or_else(|| panic!("no answer for {pattern}"));
+        let text: Vec<u8> = plan.iter().map(|&t| t as u8).collect();
+        let s: String = serde_json::from_slice(&text).unwrap();
+        let re = regex_lite(pattern);
+        assert!(re(&s), "{s:?} does not match {pattern}");
+        assert!(plan.len() <= 12, "{pattern}: {} bytes", plan.len());
+    }
+}
+
+/// A matcher for the test patterns through the grammar engine's own
+/// validator would be circular; the JSON Schema validator checks instead.
+fn regex_lite(pattern: &str) -> impl Fn(&str) -> bool {
+    let schema = serde_json::json!({"type": "string", "pattern": pattern});
+    let v = jsonschema::validator_for(&schema).unwrap();
+    move |s: &str| v.is_valid(&serde_json::Value::String(s.to_string()))
+}

@@ -1,0 +1,110 @@
+//! Requests that once took the whole service down or were refused although
+//! valid, over HTTP with the real grammar engine (the model is a scripted
+//! double over a byte vocabulary).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use serde_json::{Value, json};
+use strictly_engine::testing::{ByteCodec, ScriptedModel};
+use strictly_engine::{Engine, EngineConfig, GrammarCompiler, TextCodec};
+use strictly_server::{AppState, ServerConfig, app};
+
+fn state(script: &str) -> AppState {
+    let codec = ByteCodec::new();
+    let compiler = GrammarCompiler::new(&codec, codec.vocab_size()).unwrap();
+    let engine = Engine::builder(
+        ScriptedModel::new(script),
+        Arc::new(codec),
+        Arc::new(compiler),
+    )
+    .config(EngineConfig::default())
+    .start();
+    let state = AppState::loading(ServerConfig::default());
+    state.set_ready(engine, "test-model");
+    state
+}
+
+async fn extract(
+    state: &AppState,
+    schema: Value,
+    max_tokens: Option<usize>,
+) -> (StatusCode, Value) {
+    let mut body = json!({"document": "Notice period: 3 months.", "schema": schema});
+    if let Some(n) = max_tokens {
+        body["options"] = json!({"max_tokens": n});
+    }
+    let service = test::init_service(app(state.clone())).await;
+    let req = TestRequest::post().uri("/v1/extract").set_json(body);
+    let response = test::call_service(&service, req.to_request()).await;
+    let status = response.status();
+    let body = test::read_body(response).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// The JSON-LD schema from JSON Schema Store used to overflow the stack of
+/// the worker that compiled it, aborting the process.
+#[actix_web::test]
+async fn the_json_ld_schema_neither_crashes_nor_hangs() {
+    let schema: Value = serde_json::from_str(include_str!(
+        "../../strictly-grammar/tests/fixtures/jsonld.schema.json"
+    ))
+    .unwrap();
+    let state = state("");
+    let started = Instant::now();
+    let (status, body) = extract(&state, schema, Some(64)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        status == StatusCode::OK
+            || (status == StatusCode::BAD_REQUEST && body["error"]["type"] == "schema_too_complex"),
+        "{status} {body}"
+    );
+    // The service is still there.
+    let (status, body) = extract(&state, json!({"enum": ["a", "b"]}), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Patterns with a character-class loop followed by a literal used to be
+/// refused as unsatisfiable by the pre-flight.
+#[actix_web::test]
+async fn pattern_schemas_with_short_answers_are_not_refused() {
+    let state = state("");
+    for pattern in [
+        "^[0-9]+ years?$",
+        "^[A-Z0-9_]+(_CONTROLLER|_DEVICE|_LAYOUT)$",
+        "^[a-z]+(?:-+[a-z]+)*-v\\d+$",
+        "^[1-9][0-9]* (days?|weeks?|months?|years?)$",
+    ] {
+        let schema = json!({
+            "type": "object",
+            "properties": {"notice": {"type": "string", "pattern": pattern}},
+            "required": ["notice"]
+        });
+        let (status, body) = extract(&state, schema, None).await;
+        assert_eq!(status, StatusCode::OK, "{pattern}: {body}");
+        let notice = body["data"]["notice"].as_str().unwrap();
+        let check = jsonschema::validator_for(&json!({"pattern": pattern})).unwrap();
+        assert!(
+            check.is_valid(&json!(notice)),
+            "{notice:?} breaks {pattern}"
+        );
+    }
+}
+
+/// A budget that truly cannot hold an answer is still refused, with the
+/// exact shortest length.
+#[actix_web::test]
+async fn a_truly_too_small_budget_is_still_422() {
+    let state = state("");
+    let schema = json!({"type": "string", "pattern": "^[0-9]+ years?$"});
+    let (status, body) = extract(&state, schema, Some(4)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("needs 8 tokens"), "{message}");
+}
