@@ -18,11 +18,11 @@
 //! fails. Everything is iterative, so deep schemas never deepen the stack.
 
 use crate::dfa::{DEAD, Dfa};
+use crate::earley::{origin_of, pos_of};
 use crate::grammar::{END_BIT, Grammar, LexemeDef, TERM_BIT};
 use crate::hash::{FastMap, FastSet};
 use crate::lexer::count_char;
 use crate::matcher::{Cursor, Matcher};
-use crate::toktrie::NO_TOKEN;
 
 /// No word: an unproductive symbol, or a search that hit its cap.
 const INF: u64 = u64::MAX / 4;
@@ -224,16 +224,6 @@ fn shortest_rest(dfa: &Dfa, def: &LexemeDef, s: u32, chars: u32, esc: u8) -> Opt
 /// Per chart row: nonterminal → (fewest bytes needed after it completes,
 /// the item that predicted it).
 type RowTable = FastMap<u32, (u64, u64)>;
-
-#[inline]
-fn pos_of(it: u64) -> u32 {
-    (it >> 32) as u32
-}
-
-#[inline]
-fn origin_of(it: u64) -> u32 {
-    it as u32
-}
 
 /// The cheapest way out of the chart from `row`.
 struct Exit<'a> {
@@ -451,25 +441,9 @@ impl Matcher {
         let mut tokens = Vec::new();
         let mut i = 0;
         while i < bytes.len() {
-            let mut n = 0u32;
-            let mut best: Option<(usize, u32)> = None;
-            let mut j = i;
-            while j < bytes.len() {
-                match trie.child(n, bytes[j]) {
-                    Some(ch) => {
-                        n = ch;
-                        j += 1;
-                        let tok = trie.node(ch).token;
-                        if tok != NO_TOKEN {
-                            best = Some((j, tok));
-                        }
-                    }
-                    None => break,
-                }
-            }
-            let (end, tok) = best?;
+            let (len, tok) = trie.longest_prefix(&bytes[i..]).token?;
             tokens.push(tok);
-            i = end;
+            i += len;
         }
         // Committing checks every token (specials and EOS are refused).
         let mut committed = 0;

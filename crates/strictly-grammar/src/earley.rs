@@ -31,12 +31,12 @@ fn item(pos: u32, origin: u32) -> u64 {
 }
 
 #[inline]
-fn pos_of(it: u64) -> u32 {
+pub(crate) fn pos_of(it: u64) -> u32 {
     (it >> 32) as u32
 }
 
 #[inline]
-fn origin_of(it: u64) -> u32 {
+pub(crate) fn origin_of(it: u64) -> u32 {
     it as u32
 }
 

@@ -19,7 +19,6 @@ use crate::hash::FastMap;
 use crate::inside::InsideEntry;
 use crate::lexer::{LexPos, Lexer, Step};
 use crate::mask::TokenMask;
-use crate::toktrie::NO_TOKEN;
 
 /// Where the matcher stands: the parser row and the lexer position after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -413,35 +412,16 @@ impl Matcher {
         let mut out = Vec::new();
         let mut i = 0;
         while i < bytes.len() {
-            let mut n = 0u32;
-            let mut best: Option<(usize, u32)> = None;
-            let mut j = i;
-            let mut ran_out = true;
-            while j < bytes.len() {
-                match trie.child(n, bytes[j]) {
-                    Some(c) => {
-                        n = c;
-                        j += 1;
-                        let tok = trie.node(c).token;
-                        if tok != NO_TOKEN {
-                            best = Some((j, tok));
-                        }
-                    }
-                    None => {
-                        ran_out = false;
-                        break;
-                    }
-                }
-            }
+            let found = trie.longest_prefix(&bytes[i..]);
             // If every forced byte fit and longer tokens exist beyond them,
             // the model may legitimately pick one of those: stop here.
-            if ran_out && trie.node(n).subtree_end > n + 1 {
+            if found.read_all && trie.node(found.node).subtree_end > found.node + 1 {
                 break;
             }
-            match best {
-                Some((end, tok)) => {
+            match found.token {
+                Some((len, tok)) => {
                     out.push(tok);
-                    i = end;
+                    i += len;
                 }
                 None => break,
             }

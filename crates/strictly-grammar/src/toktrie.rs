@@ -133,6 +133,35 @@ impl TokTrie {
         None
     }
 
+    /// The longest token spelling a prefix of `bytes`, from the root.
+    pub fn longest_prefix(&self, bytes: &[u8]) -> LongestPrefix {
+        let mut n = 0u32;
+        let mut token = None;
+        for (j, &b) in bytes.iter().enumerate() {
+            match self.child(n, b) {
+                Some(c) => {
+                    n = c;
+                    let tok = self.nodes[c as usize].token;
+                    if tok != NO_TOKEN {
+                        token = Some((j + 1, tok));
+                    }
+                }
+                None => {
+                    return LongestPrefix {
+                        token,
+                        node: n,
+                        read_all: false,
+                    };
+                }
+            }
+        }
+        LongestPrefix {
+            token,
+            node: n,
+            read_all: true,
+        }
+    }
+
     /// The node spelled by `bytes` from the root, if every prefix is in the trie.
     pub fn lookup(&self, bytes: &[u8]) -> Option<u32> {
         let mut n = 0;
@@ -176,4 +205,15 @@ mod tests {
         assert_eq!(t.node(t.lookup(b"abc").unwrap()).token, 2);
         assert_eq!(t.max_token_len(), 3);
     }
+}
+
+/// What [`TokTrie::longest_prefix`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LongestPrefix {
+    /// The longest token: its length in bytes and its id.
+    pub token: Option<(usize, u32)>,
+    /// The node where the walk stopped.
+    pub node: u32,
+    /// Whether every byte was in the trie.
+    pub read_all: bool,
 }

@@ -192,6 +192,7 @@ fn shortest_answers_exist_and_are_valid() {
             Err(e) => failures.push(format!("{name}: not JSON ({e}): {text}")),
         }
     }
+    eprintln!("{planned} schemas planned, {} failures", failures.len());
     assert!(planned > 100, "only {planned} schemas planned");
     assert!(
         failures.is_empty(),

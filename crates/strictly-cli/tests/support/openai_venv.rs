@@ -17,7 +17,7 @@ pub fn python() -> PathBuf {
     let python = root.join("bin/python");
     let ready = root.join(".ready");
     std::fs::create_dir_all(root.parent().expect("the venv has a parent")).expect("target dir");
-    let lock_path = root.with_extension("lock");
+    let lock_path = root.with_file_name(format!("openai-venv-{OPENAI_VERSION}.lock"));
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -241,38 +241,31 @@ impl<'a> Ctx<'a> {
         id
     }
 
+    /// `def ∩ other`, expanded one level: references inside stay lazy.
+    fn expand_lazy(
+        &mut self,
+        def: usize,
+        other: Schema,
+        def_first: bool,
+        ptr: &str,
+    ) -> Result<Schema, CompileError> {
+        let d = self.def_schema(def)?;
+        let saved = std::mem::replace(&mut self.depth, super::merge::LAZY_DEPTH);
+        let r = if def_first {
+            self.intersect(d, other, ptr)
+        } else {
+            self.intersect(other, d, ptr)
+        };
+        self.depth = saved;
+        r
+    }
+
     pub fn def_schema(&mut self, id: usize) -> Result<Schema, CompileError> {
         if let Some(s) = &self.defs[id].schema {
             return Ok(s.clone());
         }
         let ptr = self.defs[id].pointer.clone();
         self.tick("$ref", &ptr)?;
-        if let Some((def, other, def_first)) = self.defs[id].pending.clone() {
-            if self.defs[id].in_progress {
-                return Err(CompileError::unsupported(
-                    "$ref",
-                    &ptr,
-                    "a definition that refers to itself without nesting",
-                ));
-            }
-            self.defs[id].in_progress = true;
-            let d = self.def_schema(def);
-            let s = d.and_then(|d| {
-                // Expanded one level at a time: references inside stay lazy.
-                let saved = std::mem::replace(&mut self.depth, super::merge::LAZY_DEPTH);
-                let r = if def_first {
-                    self.intersect(d, *other, &ptr)
-                } else {
-                    self.intersect(*other, d, &ptr)
-                };
-                self.depth = saved;
-                r
-            });
-            self.defs[id].in_progress = false;
-            let s = s?;
-            self.defs[id].schema = Some(s.clone());
-            return Ok(s);
-        }
         if self.defs[id].in_progress {
             return Err(CompileError::unsupported(
                 "$ref",
@@ -281,10 +274,13 @@ impl<'a> Ctx<'a> {
             ));
         }
         self.defs[id].in_progress = true;
-        let v = self
-            .lookup(&ptr)
-            .ok_or_else(|| CompileError::invalid("$ref", &ptr, "points nowhere"))?;
-        let s = self.parse(v, &ptr);
+        let s = match self.defs[id].pending.clone() {
+            Some((def, other, def_first)) => self.expand_lazy(def, *other, def_first, &ptr),
+            None => match self.lookup(&ptr) {
+                Some(v) => self.parse(v, &ptr),
+                None => Err(CompileError::invalid("$ref", &ptr, "points nowhere")),
+            },
+        };
         self.defs[id].in_progress = false;
         let s = s?;
         self.defs[id].schema = Some(s.clone());

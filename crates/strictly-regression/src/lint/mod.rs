@@ -206,11 +206,26 @@ impl Default for GrammarCompiler {
     }
 }
 
+/// Bytes the pre-flight may plan: far more than any answer that fits in
+/// the service's token budget.
+const PLAN_BYTES: usize = 1 << 20;
+
 impl SchemaCompiler for GrammarCompiler {
+    /// Compiles, then runs the service's pre-flight: the shortest valid
+    /// answer must exist, or the service would refuse every request.
     fn compile(&self, schema: &Value) -> Result<(), CompileError> {
-        self.factory
-            .compile_json_schema(schema, &self.options)
-            .map(drop)
+        let grammar = self.factory.compile_json_schema(schema, &self.options)?;
+        let mut matcher = self.factory.matcher(&grammar);
+        match matcher.shortest_completion_bytes(PLAN_BYTES) {
+            Some(_) => Ok(()),
+            None => Err(CompileError::Unsatisfiable {
+                keyword: String::new(),
+                pointer: String::new(),
+                reason: format!(
+                    "no valid answer of at most {PLAN_BYTES} bytes was found; the service refuses such a schema"
+                ),
+            }),
+        }
     }
 }
 
