@@ -24,9 +24,13 @@ impl std::fmt::Debug for Validator {
 
 impl Validator {
     /// A validator for `schema`; a schema the validator cannot build is an
-    /// invalid schema, reported with the location of the problem.
+    /// invalid schema, reported with the location of the problem. `format`
+    /// is asserted in every draft, as the grammar enforces it (draft
+    /// 2020-12 validators make it an annotation by default).
     pub(crate) fn for_schema(schema: &Value) -> Result<Self, EngineError> {
-        jsonschema::validator_for(schema)
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(schema)
             .map(|v| Self::Schema(Box::new(v)))
             .map_err(|err| EngineError::InvalidSchema {
                 pointer: err.schema_path().to_string(),

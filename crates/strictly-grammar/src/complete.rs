@@ -353,11 +353,81 @@ impl<'a> Exit<'a> {
 impl Matcher {
     /// The fewest bytes that take the matcher to an accepting state, if the
     /// grammar-level computation finds them within `cap` bytes and the
-    /// lexer agrees with them. The matcher is left as it was.
+    /// lexer agrees with them. When that answer repeats an object key (the
+    /// grammar cannot see keys, see `keys`), a search from it finds a short
+    /// answer that does not. The matcher is left as it was.
     pub fn shortest_completion_bytes(&mut self, cap: usize) -> Option<Vec<u8>> {
         if self.is_finished() {
             return Some(Vec::new());
         }
+        let bytes = self.planned_completion(cap)?;
+        if self.keys_accept(&bytes) {
+            return Some(bytes);
+        }
+        self.completion_with_distinct_keys(cap)
+    }
+
+    /// Depth-first over bytes, each step following the planned completion
+    /// first: where the plan repeats a key the next byte in preference order
+    /// is tried, and where no byte is left the search backs up one byte.
+    fn completion_with_distinct_keys(&mut self, cap: usize) -> Option<Vec<u8>> {
+        /// Plans tried before giving up (each plan is a few chart walks).
+        const PLANS: usize = 4096;
+        let mut out: Vec<u8> = Vec::new();
+        // Per position of `out`: the bytes tried there.
+        let mut tried: Vec<[bool; 256]> = vec![[false; 256]];
+        let mut plans = 0;
+        let found = 'search: loop {
+            if plans < PLANS && out.len() < cap {
+                plans += 1;
+                if let Some(plan) = self.planned_completion(cap - out.len()) {
+                    let mut complete = true;
+                    for &b in &plan {
+                        tried[out.len()][b as usize] = true;
+                        if self.commit_bytes(&[b]).is_err() {
+                            complete = false;
+                            break;
+                        }
+                        out.push(b);
+                        tried.push([false; 256]);
+                    }
+                    if complete && self.is_accepting() {
+                        break 'search Some(out.clone());
+                    }
+                }
+            } else if plans >= PLANS {
+                break None;
+            }
+            // Another byte here, or back up until one is left.
+            loop {
+                let here = out.len();
+                let next = (0..=255u8)
+                    .filter(|&b| here < cap && !tried[here][b as usize])
+                    .min_by_key(|&b| preference(b));
+                if let Some(b) = next {
+                    tried[here][b as usize] = true;
+                    if self.commit_bytes(&[b]).is_ok() {
+                        out.push(b);
+                        tried.push([false; 256]);
+                        break;
+                    }
+                    continue;
+                }
+                if out.is_empty() {
+                    break 'search None;
+                }
+                let _ = self.rollback(1);
+                out.pop();
+                tried.pop();
+            }
+        };
+        let _ = self.rollback(out.len());
+        found
+    }
+
+    /// [`Self::shortest_completion_bytes`] as the grammar sees it, checked
+    /// by the lexer only.
+    fn planned_completion(&mut self, cap: usize) -> Option<Vec<u8>> {
         let grammar = self.grammar.clone();
         let g = &grammar.grammar;
         let y = g.yields();
@@ -529,5 +599,36 @@ mod tests {
             "required": ["root"]
         }));
         assert_eq!(s.as_deref(), Some("{\"root\":{}}"));
+    }
+
+    #[test]
+    fn counted_extra_keys_are_distinct() {
+        for schema in [
+            serde_json::json!({"type": "object", "minProperties": 3}),
+            serde_json::json!({"type": "object", "minProperties": 4, "additionalProperties": false,
+                               "patternProperties": {"^[a-f]$": {"type": "array", "minItems": 2}}}),
+            serde_json::json!({"type": "array", "minItems": 2,
+                               "items": {"type": "object", "minProperties": 2}}),
+        ] {
+            let s = shortest(schema.clone()).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+            assert!(jsonschema::is_valid(&schema, &v), "{s} for {schema}");
+        }
+        // Six single-letter keys exist, seven do not: the keys are listed,
+        // so the grammar itself knows.
+        let seven = serde_json::json!({"type": "object", "minProperties": 7,
+            "additionalProperties": false, "patternProperties": {"^[a-f]$": {}}});
+        let f = byte_factory();
+        assert!(
+            f.compile_json_schema(&seven, &JsonOptions::compact())
+                .is_err()
+        );
+        // Infinitely many keys: distinct ones are found past the plan's
+        // repeated shortest key.
+        let many = serde_json::json!({"type": "object", "minProperties": 3,
+            "additionalProperties": false, "patternProperties": {"^a*$": {"type": "null"}}});
+        let s = shortest(many.clone()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert!(jsonschema::is_valid(&many, &v), "{s}");
     }
 }

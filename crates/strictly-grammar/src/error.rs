@@ -157,4 +157,6 @@ pub enum MatchError {
     RollbackTooFar { requested: usize, available: usize },
     #[error("the sequence already ended")]
     Finished,
+    #[error("the bytes repeat a key already in its object")]
+    DuplicateKey,
 }

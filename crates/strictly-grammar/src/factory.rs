@@ -28,6 +28,9 @@ const GRAMMAR_CACHE_CAPACITY: usize = 256;
 pub struct CompiledGrammar {
     pub(crate) grammar: Grammar,
     key: [u8; 32],
+    /// The grammar spells JSON whose object keys must be distinct (see
+    /// `keys`); grammars built by hand make no such promise.
+    pub(crate) distinct_keys: bool,
 }
 
 impl CompiledGrammar {
@@ -62,6 +65,8 @@ pub struct Factory {
     /// Tokens containing a backslash: escapes make their character count
     /// smaller than `nc`, so near a bound they are checked one by one.
     backslash: Vec<u32>,
+    /// Tokens containing a double quote.
+    quote: Vec<u32>,
 }
 
 impl std::fmt::Debug for Factory {
@@ -102,6 +107,9 @@ impl Factory {
         let backslash = (0..vocab.len() as u32)
             .filter(|&t| !vocab.is_special(t) && vocab.token_bytes(t).contains(&b'\\'))
             .collect();
+        let quote = (0..vocab.len() as u32)
+            .filter(|&t| !vocab.is_special(t) && vocab.token_bytes(t).contains(&b'"'))
+            .collect();
         Arc::new(Factory {
             vocab: Arc::new(vocab),
             trie,
@@ -114,6 +122,7 @@ impl Factory {
             fits_trimmed: Mutex::new(Vec::new()),
             inside_threshold: AtomicUsize::new(crate::inside::MIN_NODES_TO_CACHE),
             backslash,
+            quote,
         })
     }
 
@@ -131,6 +140,11 @@ impl Factory {
     /// Tokens containing a backslash.
     pub(crate) fn backslash_tokens(&self) -> &[u32] {
         &self.backslash
+    }
+
+    /// Tokens containing a double quote (the only ones that can close a key).
+    pub(crate) fn quote_tokens(&self) -> &[u32] {
+        &self.quote
     }
 
     /// Upper bound on the characters token `t` adds to a string.
@@ -174,8 +188,12 @@ impl Factory {
         m
     }
 
-    fn register(&self, grammar: Grammar, key: [u8; 32]) -> CompiledGrammar {
-        CompiledGrammar { grammar, key }
+    fn register(&self, grammar: Grammar, key: [u8; 32], distinct_keys: bool) -> CompiledGrammar {
+        CompiledGrammar {
+            grammar,
+            key,
+            distinct_keys,
+        }
     }
 
     pub fn vocab(&self) -> &Arc<Vocabulary> {
@@ -196,6 +214,7 @@ impl Factory {
     pub(crate) fn cached(
         &self,
         canonical: &[u8],
+        distinct_keys: bool,
         build: impl FnOnce() -> Result<Grammar, CompileError>,
     ) -> Result<Arc<CompiledGrammar>, CompileError> {
         let key: [u8; 32] = Sha256::digest(canonical).into();
@@ -204,7 +223,7 @@ impl Factory {
                 return Ok(g.clone());
             }
         }
-        let g = Arc::new(self.register(build()?, key));
+        let g = Arc::new(self.register(build()?, key, distinct_keys));
         if let Ok(mut list) = self.grammars.lock() {
             if list.len() >= GRAMMAR_CACHE_CAPACITY {
                 list.remove(0);
@@ -225,7 +244,7 @@ impl Factory {
             options.canonical(),
             crate::json::canonical_text(schema)
         );
-        self.cached(key.as_bytes(), || {
+        self.cached(key.as_bytes(), true, || {
             crate::json::compile_schema(schema, options)
         })
     }
@@ -243,6 +262,6 @@ impl Factory {
 
     /// Wraps an already built grammar (no caching), e.g. from a `GrammarBuilder`.
     pub fn from_grammar(&self, grammar: Grammar) -> Arc<CompiledGrammar> {
-        Arc::new(self.register(grammar, [0; 32]))
+        Arc::new(self.register(grammar, [0; 32], false))
     }
 }

@@ -19,6 +19,7 @@ mod hash;
 mod inside;
 mod inside_class;
 pub mod json;
+mod keys;
 mod lexer;
 pub mod mask;
 pub mod maskbench;
@@ -28,6 +29,7 @@ mod regex;
 pub mod toktrie;
 pub mod vocab;
 mod walk;
+mod words;
 
 pub use error::{CompileError, DfaError, MatchError, VocabError};
 pub use factory::{CompiledGrammar, Factory};

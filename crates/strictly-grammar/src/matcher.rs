@@ -17,6 +17,7 @@ use crate::factory::{CompiledGrammar, Factory};
 use crate::grammar::Grammar;
 use crate::hash::FastMap;
 use crate::inside::InsideEntry;
+use crate::keys::KeyHistory;
 use crate::lexer::{LexPos, Lexer, Step};
 use crate::mask::TokenMask;
 
@@ -33,6 +34,8 @@ struct Saved {
     rows: usize,
     cursor: Cursor,
     finished: bool,
+    /// Bytes the key tracker had followed.
+    text: usize,
 }
 
 /// Constrains one sequence to a compiled grammar.
@@ -44,6 +47,8 @@ pub struct Matcher {
     pub(crate) cursor: Cursor,
     history: Vec<Saved>,
     finished: bool,
+    /// Object keys so far, for grammars whose keys must be distinct.
+    keys: Option<KeyHistory>,
     /// `(row, lexer state, completed lexemes)` → scanned row (or
     /// `u32::MAX`), for one walk.
     pub(crate) memo: FastMap<(u32, u32, u32), u32>,
@@ -54,6 +59,7 @@ pub struct Matcher {
 impl Matcher {
     pub(crate) fn new(factory: Arc<Factory>, grammar: Arc<CompiledGrammar>) -> Matcher {
         let parser = Parser::new(&grammar.grammar);
+        let grammar_keys = grammar.distinct_keys.then(KeyHistory::default);
         let mut lexer = Lexer::new();
         let g = &grammar.grammar;
         let allowed = parser.row(0).allowed;
@@ -69,6 +75,7 @@ impl Matcher {
             },
             history: Vec::new(),
             finished: false,
+            keys: grammar_keys,
             memo: FastMap::default(),
             inside_memo: FastMap::default(),
         }
@@ -186,6 +193,7 @@ impl Matcher {
         let committed = self.parser.num_rows();
         self.memo.clear();
         crate::walk::fill_mask(self, out);
+        self.drop_duplicate_keys(out);
         // Before the speculative rows go: the walk has often scanned the
         // current lexeme already, and the memo then answers.
         let accepting = self.accepting_at_memo(self.cursor);
@@ -228,6 +236,7 @@ impl Matcher {
         let trie = self.factory.clone();
         let c = self.cursor;
         crate::walk::walk_children(self, trie.trie(), 0, c, &mut out);
+        self.drop_duplicate_keys(&mut out);
         self.parser.truncate(committed);
         self.memo.clear();
         if self.is_accepting() {
@@ -264,11 +273,7 @@ impl Matcher {
             return Err(MatchError::Finished);
         }
         let vocab = self.factory.vocab().clone();
-        let saved = Saved {
-            rows: self.parser.num_rows(),
-            cursor: self.cursor,
-            finished: self.finished,
-        };
+        let saved = self.saved();
         if vocab.is_eos(id) {
             if !self.is_accepting() {
                 return Err(MatchError::TokenRejected(id));
@@ -281,12 +286,12 @@ impl Matcher {
             return Err(MatchError::TokenRejected(id));
         }
         match self.feed(vocab.token_bytes(id)) {
-            Ok(c) => {
+            Ok(c) if self.keys_commit(vocab.token_bytes(id)) => {
                 self.history.push(saved);
                 self.cursor = c;
                 Ok(())
             }
-            Err(_) => {
+            _ => {
                 self.parser.truncate(saved.rows);
                 Err(MatchError::TokenRejected(id))
             }
@@ -299,16 +304,16 @@ impl Matcher {
         if self.finished {
             return Err(MatchError::Finished);
         }
-        let saved = Saved {
-            rows: self.parser.num_rows(),
-            cursor: self.cursor,
-            finished: self.finished,
-        };
+        let saved = self.saved();
         match self.feed(bytes) {
-            Ok(c) => {
+            Ok(c) if self.keys_commit(bytes) => {
                 self.history.push(saved);
                 self.cursor = c;
                 Ok(())
+            }
+            Ok(_) => {
+                self.parser.truncate(saved.rows);
+                Err(MatchError::DuplicateKey)
             }
             Err(e) => {
                 self.parser.truncate(saved.rows);
@@ -333,7 +338,44 @@ impl Matcher {
         self.parser.truncate(saved.rows);
         self.cursor = saved.cursor;
         self.finished = saved.finished;
+        if let Some(k) = &mut self.keys {
+            k.truncate(saved.text);
+        }
         Ok(())
+    }
+
+    fn saved(&self) -> Saved {
+        Saved {
+            rows: self.parser.num_rows(),
+            cursor: self.cursor,
+            finished: self.finished,
+            text: self.keys.as_ref().map_or(0, KeyHistory::len),
+        }
+    }
+
+    /// Follows `bytes` in the key tracker; false when they repeat a key.
+    fn keys_commit(&mut self, bytes: &[u8]) -> bool {
+        self.keys.as_mut().is_none_or(|k| k.commit(bytes))
+    }
+
+    /// Whether `bytes` from here repeat no key (see `keys`).
+    pub(crate) fn keys_accept(&self, bytes: &[u8]) -> bool {
+        self.keys.as_ref().is_none_or(|k| k.tracker.accepts(bytes))
+    }
+
+    /// Removes from `out` the tokens that would close a key already in its
+    /// object.
+    fn drop_duplicate_keys(&self, out: &mut TokenMask) {
+        let Some(k) = &self.keys else { return };
+        if !k.tracker.has_keys() {
+            return;
+        }
+        let vocab = self.factory.vocab();
+        for &t in self.factory.quote_tokens() {
+            if out.contains(t) && !k.tracker.accepts(vocab.token_bytes(t)) {
+                out.remove(t);
+            }
+        }
     }
 
     /// Number of commits that can be rolled back.

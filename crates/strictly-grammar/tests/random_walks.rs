@@ -5,8 +5,9 @@
 //!
 //! Schemas come from the committed MaskBench sample (`maskbench/sample/`,
 //! every 40th file of the dev set) or, with `STRICTLY_MASKBENCH_DEV=DIR`,
-//! every 40th file of DIR (every Nth with `STRICTLY_MASKBENCH_EVERY=N`); and from the repository's `schemas/` folder and
-//! the hand-written ones below.
+//! every 40th file of DIR (every Nth with `STRICTLY_MASKBENCH_EVERY=N`);
+//! and from the repository's `schemas/` folder and the hand-written ones
+//! below. Answers are judged as the service judges them: `format` asserted.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,6 +51,15 @@ fn walk(f: &Arc<Factory>, m: &mut strictly_grammar::Matcher, seed: u64) -> Optio
         out.extend_from_slice(f.vocab().token_bytes(t));
     }
     None
+}
+
+/// The validator the service checks answers with: `format` asserted.
+fn validator_for(
+    schema: &Value,
+) -> Result<jsonschema::Validator, jsonschema::ValidationError<'static>> {
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
 }
 
 /// `v` with every number that has a zero fraction written as an integer.
@@ -112,6 +122,11 @@ fn repo_schemas() -> Vec<(String, Value)> {
         json!({"$defs": {"t": {"type": "object", "properties": {"k": {"type": "array", "items": {"$ref": "#/$defs/t"}, "maxItems": 2}}}}, "$ref": "#/$defs/t"}),
         json!({"type": "string", "format": "email"}),
         json!({"type": "string", "format": "date-time"}),
+        json!({"type": "array", "items": {"type": "string", "format": "time"}, "minItems": 8}),
+        // Keys some validators match with `\W` and others do not.
+        json!({"type": "object", "patternProperties": {"^[a-z\\W]*$": {"type": "object"}}, "minProperties": 3}),
+        json!({"type": "object", "additionalProperties": {"type": "number", "exclusiveMinimum": 0}, "minProperties": 4}),
+        json!({"type": "object", "patternProperties": {"^[a-c]$": {"type": "integer"}}, "additionalProperties": false, "minProperties": 3}),
     ];
     for (i, s) in hand.into_iter().enumerate() {
         out.push((format!("hand-written #{i}"), s));
@@ -130,7 +145,7 @@ fn random_walks_are_valid() {
         let Ok(g) = f.compile_json_schema(schema, &options()) else {
             continue;
         };
-        let Ok(validator) = jsonschema::validator_for(schema) else {
+        let Ok(validator) = validator_for(schema) else {
             continue;
         };
         let mut m = f.matcher(&g);
@@ -147,7 +162,14 @@ fn random_walks_are_valid() {
                 // follows later drafts (a number with a zero fraction is an
                 // integer), so such instances are judged with 1.0 as 1.
                 Ok(v) if validator.is_valid(&integral(&v)) => {}
-                Ok(_) => failures.push(format!("{name}: invalid instance {text}")),
+                Ok(v) => {
+                    let why = validator
+                        .iter_errors(&v)
+                        .next()
+                        .map(|e| format!("{} at {}", e, e.instance_path()))
+                        .unwrap_or_default();
+                    failures.push(format!("{name}: invalid instance {text} ({why})"))
+                }
                 // Valid JSON whose numbers do not fit an f64 (`1e999`)
                 // cannot be judged by the validator.
                 Err(e) if e.to_string().contains("number out of range") => {}
@@ -155,6 +177,10 @@ fn random_walks_are_valid() {
             }
         }
     }
+    eprintln!(
+        "{walked} schemas walked, {finished} walks ended, {} failures",
+        failures.len()
+    );
     assert!(walked >= 8, "only {walked} schemas compiled");
     assert!(
         finished * 2 >= walked,
@@ -176,7 +202,7 @@ fn shortest_answers_exist_and_are_valid() {
         let Ok(g) = f.compile_json_schema(schema, &options()) else {
             continue;
         };
-        let Ok(validator) = jsonschema::validator_for(schema) else {
+        let Ok(validator) = validator_for(schema) else {
             continue;
         };
         let mut m = f.matcher(&g);

@@ -25,8 +25,22 @@ fn date() -> String {
     )
 }
 
+/// RFC 3339 times. A leap second (`:60`) exists only at 23:59 UTC, so it
+/// is written only where the offset makes the local time that minute: in
+/// UTC and at whole-hour offsets (a subset of the valid leap seconds).
 fn time() -> String {
-    "(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])".to_string()
+    let frac = "(?:\\.[0-9]+)?";
+    let offset = "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])";
+    let mut leap = vec![format!("23:59:60{frac}(?:[Zz]|[+-]00:00)")];
+    for h in 1..24 {
+        // Local 23:59 + h hours for `+hh:00`, 23:59 - h hours for `-hh:00`.
+        leap.push(format!("{:02}:59:60{frac}\\+{h:02}:00", (23 + h) % 24));
+        leap.push(format!("{:02}:59:60{frac}-{h:02}:00", 23 - h));
+    }
+    format!(
+        "(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]{frac}{offset}|{})",
+        leap.join("|")
+    )
 }
 
 const DEC_OCTET: &str = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
@@ -111,8 +125,10 @@ pub(crate) fn format_regex(name: &str) -> Option<(String, Option<u32>)> {
             let t = "(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+S)?|[0-9]+M(?:[0-9]+S)?|[0-9]+S))";
             (format!("P(?:(?:[0-9]+Y(?:[0-9]+M)?{d}?|[0-9]+M{d}?|{d}){t}?|{t}|[0-9]+W)"), None)
         }
+        // The local part has at most 64 bytes (RFC 5321): all of them
+        // without dots, or up to 32 characters each after an optional dot.
         "email" => (
-            "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*".to_string(),
+            "(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-]{1,64}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-](?:\\.?[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-]){0,31})@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*".to_string(),
             Some(254),
         ),
         "hostname" | "host-name" => (hostname(), Some(253)),
@@ -186,8 +202,20 @@ mod tests {
         );
         check(
             "time",
-            &["10:20:30Z", "23:59:60+01:00"],
-            &["10:20", "25:00:00Z"],
+            &[
+                "10:20:30Z",
+                "23:59:60Z",
+                "00:59:60+01:00",
+                "22:59:60.5-01:00",
+            ],
+            // A leap second is 23:59:60 UTC only.
+            &[
+                "10:20",
+                "25:00:00Z",
+                "23:59:60+01:00",
+                "18:46:60Z",
+                "23:58:60Z",
+            ],
         );
         check(
             "duration",

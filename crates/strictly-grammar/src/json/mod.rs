@@ -51,10 +51,11 @@ pub struct JsonOptions {
     /// checking documents written elsewhere; otherwise members follow the
     /// order of `properties`, which is what generation should use.
     pub any_property_order: bool,
-    /// Only numbers that parse to a finite double (positive exponents of at
-    /// most two digits; with `max_number_chars` ≤ 64 that stays below
-    /// 1e164): what generation should use, since `1e999` is valid JSON that
-    /// most parsers, and the validator, turn into an error or infinity.
+    /// Only numbers a double holds as written: exponents of at most two
+    /// digits (with `max_number_chars` ≤ 64 that stays within 1e±164),
+    /// what generation should use, since `1e999` is valid JSON that most
+    /// parsers, and the validator, turn into an error or infinity, and
+    /// `1e-999` into zero.
     pub finite_numbers: bool,
     /// Wall time one compilation may take before the schema is refused as
     /// too complex (not part of the cache key: it bounds work, not the

@@ -412,13 +412,12 @@ fn multiple_dfa(m: &Decimal, allow_frac: bool, limit: usize) -> Result<Dfa, DfaE
     Ok(dfa)
 }
 
-/// `d` without the numbers whose positive exponent has three digits or
-/// more (see `JsonOptions::finite_numbers`).
+/// `d` without the numbers whose exponent has three digits or more (see
+/// `JsonOptions::finite_numbers`): large positive ones overflow a double,
+/// large negative ones underflow it to zero, which may break a bound such
+/// as `exclusiveMinimum: 0` the text itself satisfies.
 pub(crate) fn finite_only(d: &Dfa, limit: usize) -> Result<Dfa, DfaError> {
-    let finite = re(
-        r"-?[0-9]+(?:\.[0-9]+)?(?:[eE](?:-[0-9]+|\+?[0-9]{1,2}))?",
-        limit,
-    )?;
+    let finite = re(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]{1,2})?", limit)?;
     Dfa::product(d, &finite, SetOp::Intersect, limit)
 }
 

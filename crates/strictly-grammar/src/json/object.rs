@@ -23,6 +23,8 @@ const MAX_TRACKED_REQUIRED: usize = 8;
 /// Largest any-order member grammar (states × members) before falling back
 /// to schema order.
 const MAX_ANY_ORDER_RULES: usize = 100_000;
+/// Most keys of a key class listed one by one instead of as a lexeme.
+const MAX_LISTED_CLASS_KEYS: usize = 64;
 /// Most `dependentRequired` entries expanded into alternatives.
 const MAX_DEPENDENCIES: usize = 6;
 
@@ -103,6 +105,16 @@ impl Compiler<'_, '_> {
                 .map_err(|e| super::compile::with_pointer(e, ptr))?;
             if d.matches(&enc) {
                 s = self.ctx.intersect(s, ps.clone(), ptr)?;
+            } else if super::strings::widest_pattern_dfa(p)
+                .map_err(|e| super::compile::with_pointer(e, ptr))?
+                .matches(&enc)
+            {
+                // Validators disagree on whether `p` matches this key.
+                return Ok(Schema::never(
+                    "patternProperties",
+                    ptr,
+                    "key matched by some readings",
+                ));
             }
         }
         for rule in &o.additional {
@@ -186,7 +198,9 @@ impl Compiler<'_, '_> {
         let extras = if o.names_enum.is_some() {
             Vec::new()
         } else {
-            self.extra_keys(o, &keys, ptr)?
+            let (extras, finite) = self.extra_keys(o, &keys, ptr)?;
+            listed.extend(finite);
+            extras
         };
         let track = o.min > 0 || o.max.is_some();
         let cap = if track {
@@ -345,13 +359,16 @@ impl Compiler<'_, '_> {
         Ok(Sym::N(nt))
     }
 
-    /// Key classes for keys that are not listed, each with its value.
+    /// Key classes for keys that are not listed, each with its value; a
+    /// class of a few keys comes back as those keys, listed, so that the
+    /// grammar itself writes each at most once (a class lexeme may repeat
+    /// a key, which the matcher then has to refuse, see `keys`).
     fn extra_keys(
         &mut self,
         o: &ObjSpec,
         listed: &[(String, Schema)],
         ptr: &str,
-    ) -> Result<Vec<(Sym, Sym)>, CompileError> {
+    ) -> Result<(Vec<(Sym, Sym)>, Vec<Listed>), CompileError> {
         // Patterns that split the key space.
         let mut patterns: Vec<String> = Vec::new();
         for (p, _) in &o.pattern_props {
@@ -401,11 +418,23 @@ impl Compiler<'_, '_> {
         for (pi, p) in patterns.iter().enumerate() {
             let pd = super::strings::pattern_dfa(self.ctx, p)
                 .map_err(|e| super::compile::with_pointer(e, ptr))?;
+            // Keys inside by the narrowest reading, outside by the widest:
+            // the keys between are left out (validators disagree on them).
+            // Where the widest reading is too large an automaton, keys
+            // outside are printable ASCII, on which all readings agree.
+            let outside_of = |d: &Dfa| match super::strings::widest_pattern_dfa(p) {
+                Ok(wide) => Dfa::product(d, &wide, SetOp::Difference, DFA_STATE_LIMIT * 4),
+                Err(_) => {
+                    let ascii = super::strings::printable_ascii_dfa()?;
+                    let rest = Dfa::product(d, &pd, SetOp::Difference, DFA_STATE_LIMIT * 4)?;
+                    Dfa::product(&rest, &ascii, SetOp::Intersect, DFA_STATE_LIMIT * 4)
+                }
+            };
             let mut next = Vec::new();
             for (d, set) in classes {
                 let inside = Dfa::product(&d, &pd, SetOp::Intersect, DFA_STATE_LIMIT * 4)
                     .map_err(|e| super::compile::dfa_error("patternProperties", ptr, e))?;
-                let outside = Dfa::product(&d, &pd, SetOp::Difference, DFA_STATE_LIMIT * 4)
+                let outside = outside_of(&d)
                     .map_err(|e| super::compile::dfa_error("patternProperties", ptr, e))?;
                 if !inside.is_empty_language() {
                     let mut s = set.clone();
@@ -426,6 +455,7 @@ impl Compiler<'_, '_> {
             }
         }
         let mut out = Vec::new();
+        let mut finite: Vec<Listed> = Vec::new();
         for (d, set) in classes {
             let mut s = Schema::Any;
             for (p, ps) in &o.pattern_props {
@@ -446,12 +476,32 @@ impl Compiler<'_, '_> {
             let Some(value) = self.value(&s, &vp)? else {
                 continue;
             };
+            if let Some(words) = d.finite_words(MAX_LISTED_CLASS_KEYS) {
+                for w in words {
+                    let Ok(name) = serde_json::from_slice::<String>(&w) else {
+                        continue;
+                    };
+                    let chars = name.chars().count() as u32;
+                    let known = finite.iter().any(|l| l.name == name);
+                    if known || chars < lo || chars > hi {
+                        continue;
+                    }
+                    let key = self.b.literal(&w);
+                    finite.push(Listed {
+                        name,
+                        key,
+                        value,
+                        required: false,
+                    });
+                }
+                continue;
+            }
             let Some(key) = self.b.lexeme(d, lo, hi) else {
                 continue;
             };
             out.push((key, value));
         }
-        Ok(out)
+        Ok((out, finite))
     }
 
     /// `Members(i, c)`.

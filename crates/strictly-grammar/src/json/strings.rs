@@ -13,7 +13,8 @@ use crate::dfa_cache::cached;
 use crate::error::{CompileError, DfaError};
 use crate::grammar::DFA_STATE_LIMIT;
 use crate::regex::{
-    class_star_dfa, counted_class, encode_str, encoded_dfa, parse_ecma, search_language,
+    class_star_dfa, counted_class, encode_str, encoded_dfa, parse_ecma, parse_ecma_widest,
+    search_language,
 };
 
 /// `"…"` with the canonical JSON escapes.
@@ -44,6 +45,28 @@ pub(crate) fn pattern_dfa(_ctx: &mut Ctx, pattern: &str) -> Result<Arc<Dfa>, Com
         let node = parse_ecma(pattern)?;
         let rx = search_language(&node, pattern)?;
         encoded_dfa(&rx, DFA_STATE_LIMIT).map_err(|e| dfa_err("pattern", pattern, e))
+    })
+}
+
+/// The strings (JSON-encoded) some common engine's reading of `pattern`
+/// matches (see `regex::parse_ecma_widest`).
+pub(crate) fn widest_pattern_dfa(pattern: &str) -> Result<Arc<Dfa>, CompileError> {
+    cached(&format!("patw:{pattern}"), || {
+        let node = parse_ecma_widest(pattern)?;
+        let rx = search_language(&node, pattern)?;
+        encoded_dfa(&rx, DFA_STATE_LIMIT).map_err(|e| dfa_err("pattern", pattern, e))
+    })
+}
+
+/// JSON strings of printable ASCII characters only (no escapes).
+pub(crate) fn printable_ascii_dfa() -> Result<Arc<Dfa>, DfaError> {
+    cached("str:printable-ascii", || {
+        let printable = ClassUnicode::new([
+            ClassUnicodeRange::new(' ', '!'),
+            ClassUnicodeRange::new('#', '['),
+            ClassUnicodeRange::new(']', '~'),
+        ]);
+        class_star_dfa(&printable, DFA_STATE_LIMIT)
     })
 }
 

@@ -22,6 +22,19 @@ const MAX_DEPTH: usize = 64;
 const MAX_REPEAT: u32 = 10_000;
 
 pub(crate) fn parse_ecma(pattern: &str) -> Result<Node, CompileError> {
+    parse(pattern, false)
+}
+
+/// The widest reading of `pattern`: every string some common engine's
+/// reading matches (the complement of the narrowest reading of its
+/// negation). Keys between the two readings match a `patternProperties`
+/// pattern for one validator and not for another, so they are never
+/// generated.
+pub(crate) fn parse_ecma_widest(pattern: &str) -> Result<Node, CompileError> {
+    parse(pattern, true)
+}
+
+fn parse(pattern: &str, wide: bool) -> Result<Node, CompileError> {
     if pattern.len() > MAX_PATTERN_LEN {
         return Err(CompileError::Regex {
             pattern: pattern.chars().take(64).collect(),
@@ -34,6 +47,7 @@ pub(crate) fn parse_ecma(pattern: &str) -> Result<Node, CompileError> {
         i: 0,
         pattern,
         depth: 0,
+        wide,
     };
     let node = p.disjunction()?;
     if p.i < p.chars.len() {
@@ -47,6 +61,9 @@ struct P<'a> {
     i: usize,
     pattern: &'a str,
     depth: usize,
+    /// Read class escapes and `.` as widely as any engine does (inside a
+    /// negative look-ahead this flips).
+    wide: bool,
 }
 
 fn ranges(rs: &[(char, char)]) -> ClassUnicode {
@@ -174,11 +191,16 @@ impl P<'_> {
             '[' => Node::Class(self.class()?),
             '.' => {
                 self.i += 1;
-                Node::Class(negated(ranges(&[
-                    ('\n', '\n'),
-                    ('\r', '\r'),
-                    ('\u{2028}', '\u{2029}'),
-                ])))
+                // Python's `.` also matches `\r` and the line separators.
+                if self.wide {
+                    Node::Class(negated(ranges(&[('\n', '\n')])))
+                } else {
+                    Node::Class(negated(ranges(&[
+                        ('\n', '\n'),
+                        ('\r', '\r'),
+                        ('\u{2028}', '\u{2029}'),
+                    ])))
+                }
             }
             '\\' => self.atom_escape()?,
             '*' | '+' | '?' => return Err(self.err("nothing to repeat")),
@@ -346,7 +368,11 @@ impl P<'_> {
                 }
             }
         }
-        let inner = self.disjunction()?;
+        let flip = look == Some(true);
+        self.wide ^= flip;
+        let inner = self.disjunction();
+        self.wide ^= flip;
+        let inner = inner?;
         if !self.eat(')') {
             return Err(self.err("missing `)`"));
         }
@@ -363,9 +389,9 @@ impl P<'_> {
     fn atom_escape(&mut self) -> Result<Node, CompileError> {
         self.i += 1; // '\'
         let c = self.peek().ok_or_else(|| self.err("trailing backslash"))?;
-        if let Some((min, _)) = class_escape(c) {
+        if let Some((min, max)) = class_escape(c) {
             self.i += 1;
-            return Ok(Node::Class(min));
+            return Ok(Node::Class(if self.wide { max } else { min }));
         }
         match c {
             'b' | 'B' => Err(self.err("word boundaries are not supported")),
@@ -486,7 +512,7 @@ impl P<'_> {
         let e = self.peek().ok_or_else(|| self.err("trailing backslash"))?;
         if let Some((min, max)) = class_escape(e) {
             self.i += 1;
-            return Ok(Err(if negated_class { max } else { min }));
+            return Ok(Err(if negated_class != self.wide { max } else { min }));
         }
         if e == '-' {
             self.i += 1;

@@ -9,7 +9,7 @@
 mod ecma;
 mod encode;
 
-pub(crate) use ecma::parse_ecma;
+pub(crate) use ecma::{parse_ecma, parse_ecma_widest};
 pub(crate) use encode::{class_star_dfa, counted_class, encode_str, encoded_dfa, search_language};
 
 use regex_syntax::hir::ClassUnicode;
