@@ -1,5 +1,8 @@
 //! `strictly maskbench DIR`: the grammar engine over a directory of
-//! MaskBench files, with the model's tokenizer, single-threaded.
+//! MaskBench files, with the model's tokenizer, single-threaded; with
+//! `--generate`, generation conformance over the same files (`generate`).
+
+mod generate;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,6 +34,22 @@ pub struct Args {
     /// files that got better.
     #[arg(long)]
     ratchet: Option<PathBuf>,
+    /// Generation conformance instead: for every schema that compiles, the
+    /// pre-flight's answer and `--walks` random walks inside the mask, each
+    /// judged by the validator; fails unless none is refused, stuck or
+    /// invalid.
+    #[arg(long)]
+    generate: bool,
+    /// Random walks per schema (with `--generate`).
+    #[arg(long, default_value_t = 3)]
+    walks: u64,
+    /// Tokens a walk and the pre-flight may take (with `--generate`).
+    #[arg(long, default_value_t = 1024)]
+    max_tokens: usize,
+    /// Time one schema's compilation may take before it is refused as too
+    /// complex, in milliseconds.
+    #[arg(long, default_value_t = strictly_grammar::json::DEFAULT_TIME_BUDGET.as_millis() as u64)]
+    compile_budget_ms: u64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -54,9 +73,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Arc::new(move |s: &str| tokenizer.encode(s, false).map_err(|e| e.to_string()));
     let files = maskbench::list_files(&args.dir)
         .with_context(|| format!("reading {}", args.dir.display()))?;
+    let budget = Duration::from_millis(args.compile_budget_ms);
+    if args.generate {
+        return run_generate(&args, &factory, &files, budget);
+    }
     let opts = BenchOptions {
         timeout: Duration::from_secs(args.timeout_s),
-        ..Default::default()
+        json: strictly_grammar::JsonOptions::lenient().with_time_budget(budget),
     };
     let mut failures = Vec::new();
     let report = maskbench::run_dir(&factory, &files, tokenize, &opts, &mut |o| {
@@ -88,6 +111,43 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 p.display()
             );
         }
+    }
+    Ok(())
+}
+
+fn run_generate(
+    args: &Args,
+    factory: &Arc<Factory>,
+    files: &[PathBuf],
+    budget: Duration,
+) -> anyhow::Result<()> {
+    let settings = generate::Settings {
+        walks: args.walks,
+        max_tokens: args.max_tokens,
+        budget,
+    };
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    let fig = generate::run(factory, files, settings, &mut |_| bar.inc(1));
+    bar.finish_and_clear();
+    if let Some(p) = &args.details {
+        std::fs::write(p, fig.failures.join("\n") + "\n")
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    if args.json {
+        println!("{}", generate::to_json(&fig));
+    } else {
+        print!("{}", fig.table());
+        for f in fig.failures.iter().take(20) {
+            eprintln!("{f}");
+        }
+    }
+    if !fig.passed() {
+        anyhow::bail!(
+            "{} refused, {} stuck, {} invalid",
+            fig.refused,
+            fig.stuck,
+            fig.invalid
+        );
     }
     Ok(())
 }
