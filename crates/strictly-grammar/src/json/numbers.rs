@@ -415,9 +415,12 @@ fn multiple_dfa(m: &Decimal, allow_frac: bool, limit: usize) -> Result<Dfa, DfaE
 /// `d` without the numbers whose exponent has three digits or more (see
 /// `JsonOptions::finite_numbers`): large positive ones overflow a double,
 /// large negative ones underflow it to zero, which may break a bound such
-/// as `exclusiveMinimum: 0` the text itself satisfies.
+/// as `exclusiveMinimum: 0` the text itself satisfies. Integer parts keep
+/// to 15 digits (a double holds them exactly, so `multipleOf` and `oneOf`
+/// judge the value written) and `-0` is left out (parsers read it as the
+/// float -0.0, which validators do not call an integer).
 pub(crate) fn finite_only(d: &Dfa, limit: usize) -> Result<Dfa, DfaError> {
-    let finite = re(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]{1,2})?", limit)?;
+    let finite = re(r"(?:(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?|-(?:[1-9][0-9]{0,14}(?:\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*))(?:[eE][-+]?[0-9]{1,2})?", limit)?;
     Dfa::product(d, &finite, SetOp::Intersect, limit)
 }
 
