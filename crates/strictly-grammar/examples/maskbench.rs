@@ -100,19 +100,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(p) = ratchet {
         let r = maskbench::check_ratchet(&p, &report)?;
-        for w in &r.worse {
-            eprintln!("worse: {w}");
-        }
-        if !r.worse.is_empty() {
-            eprintln!("{} file(s) got worse than {}", r.worse.len(), p.display());
+        if let Err(e) = r.report(&p) {
+            eprintln!("{e}");
             std::process::exit(1);
-        }
-        if r.updated {
-            eprintln!(
-                "{} file(s) got better; {} updated",
-                r.better.len(),
-                p.display()
-            );
         }
     }
     Ok(())

@@ -570,6 +570,31 @@ pub struct RatchetOutcome {
     pub updated: bool,
 }
 
+impl RatchetOutcome {
+    /// Prints each file that got worse and what was recorded to stderr;
+    /// `Err` with a one-line summary when anything got worse.
+    pub fn report(&self, path: &Path) -> Result<(), String> {
+        for w in &self.worse {
+            eprintln!("worse: {w}");
+        }
+        if !self.worse.is_empty() {
+            return Err(format!(
+                "{} file(s) got worse than {}",
+                self.worse.len(),
+                path.display()
+            ));
+        }
+        if self.updated {
+            eprintln!(
+                "{} file(s) got better; {} updated",
+                self.better.len(),
+                path.display()
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Checks `report` against the ratchet file at `path`: a regression is
 /// reported and leaves the file alone; otherwise improvements (and files
 /// not recorded yet) are written back, so the file only ever gets better.

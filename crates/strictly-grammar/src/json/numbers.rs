@@ -420,7 +420,10 @@ fn multiple_dfa(m: &Decimal, allow_frac: bool, limit: usize) -> Result<Dfa, DfaE
 /// judge the value written) and `-0` is left out (parsers read it as the
 /// float -0.0, which validators do not call an integer).
 pub(crate) fn finite_only(d: &Dfa, limit: usize) -> Result<Dfa, DfaError> {
-    let finite = re(r"(?:(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?|-(?:[1-9][0-9]{0,14}(?:\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*))(?:[eE][-+]?[0-9]{1,2})?", limit)?;
+    let finite = re(
+        r"(?:(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?|-(?:[1-9][0-9]{0,14}(?:\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*))(?:[eE][-+]?[0-9]{1,2})?",
+        limit,
+    )?;
     Dfa::product(d, &finite, SetOp::Intersect, limit)
 }
 

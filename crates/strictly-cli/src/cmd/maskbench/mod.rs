@@ -98,19 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(p) = &args.ratchet {
         let r = maskbench::check_ratchet(p, &report)?;
-        for w in &r.worse {
-            eprintln!("worse: {w}");
-        }
-        if !r.worse.is_empty() {
-            anyhow::bail!("{} file(s) got worse than {}", r.worse.len(), p.display());
-        }
-        if r.updated {
-            eprintln!(
-                "{} file(s) got better; {} updated",
-                r.better.len(),
-                p.display()
-            );
-        }
+        r.report(p).map_err(anyhow::Error::msg)?;
     }
     Ok(())
 }
