@@ -31,3 +31,9 @@ maskbench DIR="../shared/maskbench/dev":
 
 ci:
     bash .ci/run
+
+# Stable fuzz loops from the checked-in corpus (crates/strictly-fuzz):
+# ten minutes per target by default; findings' inputs land in
+# target/fuzz-findings.
+fuzz TARGETS="schema gguf csv http" SECONDS="600":
+    cargo run --release -p strictly-fuzz -- {{TARGETS}} --seconds {{SECONDS}}

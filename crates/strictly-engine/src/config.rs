@@ -46,6 +46,9 @@ pub struct EngineConfig {
     /// forward pass (0 turns drafting off). Each costs a row of the step
     /// whether the model confirms it or not.
     pub max_draft_tokens: usize,
+    /// Wall time one schema's compilation may take before the request is
+    /// refused as too complex (the grammar compiler's own budget).
+    pub compile_budget: Duration,
 }
 
 impl Default for EngineConfig {
@@ -64,6 +67,7 @@ impl Default for EngineConfig {
             steer_slack: 24,
             steer_search_budget: 4096,
             max_draft_tokens: 4,
+            compile_budget: Duration::from_secs(2),
         }
     }
 }

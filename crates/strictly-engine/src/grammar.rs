@@ -35,6 +35,15 @@ impl GrammarCompiler {
         })
     }
 
+    /// The same compiler with another compile time budget
+    /// ([`JsonOptions::time_budget`]).
+    pub fn with_time_budget(self, budget: std::time::Duration) -> Self {
+        Self {
+            options: self.options.with_time_budget(budget),
+            ..self
+        }
+    }
+
     fn compile(&self, schema: &Value) -> Result<Arc<dyn constraint::Grammar>, SchemaError> {
         let grammar = self
             .factory
@@ -47,12 +56,11 @@ impl GrammarCompiler {
     }
 }
 
-/// The compiler names locations as URI fragments (`#/properties/a`); the
-/// API reports plain JSON Pointers (`/properties/a`).
+/// The API reports the plain JSON Pointer of the offending keyword
+/// (`/properties/a/pattern`).
 fn schema_error(err: CompileError) -> SchemaError {
-    let pointer = err.pointer().unwrap_or("");
     SchemaError {
-        pointer: pointer.strip_prefix('#').unwrap_or(pointer).to_owned(),
+        pointer: err.keyword_pointer().unwrap_or_default(),
         message: err.to_string(),
         too_complex: matches!(err, CompileError::TooComplex { .. }),
     }

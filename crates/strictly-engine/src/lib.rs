@@ -69,7 +69,7 @@ pub use model::{CodecError, ForwardItem, LanguageModel, ModelError, TextCodec};
 pub use request::{
     CancelToken, ChatMessage, Constraint, GenerateRequest, Priority, Role, SamplingParams,
 };
-pub use scheduler::{Engine, EngineBuilder, EngineObserver, StepStats};
+pub use scheduler::{Engine, EngineBuilder, EngineObserver, Reload, StepStats};
 
 /// The text of a panic payload (`panic!` with a literal or a format).
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -13,7 +13,7 @@ use strictly_model::{KvCache, LogitsWanted, Qwen2};
 use crate::grammar::GrammarCompiler;
 use crate::model::{CodecError, ForwardItem, LanguageModel, ModelError, TextCodec};
 use crate::request::ChatMessage;
-use crate::{Engine, EngineConfig, EngineObserver};
+use crate::{Engine, EngineConfig, EngineObserver, Reload};
 
 /// Why the model could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +40,8 @@ pub struct QwenParts {
     pub codec: QwenCodec,
     /// File or folder name, as shown by `/v1/models`.
     pub name: String,
+    /// Loads the model afresh if the engine's scheduler loop dies.
+    pub reload: Option<Reload<QwenModel>>,
 }
 
 /// Loads the model at `path`, or the default model (fetched on first use)
@@ -49,7 +51,11 @@ pub fn load(path: Option<&Path>, backend: strictly_model::Backend) -> Result<Qwe
     let device = backend.device()?;
     let loaded =
         strictly_model::load_source(&source, &device, strictly_model::LoadOptions::default())?;
-    parts(loaded.model, &source)
+    Ok(parts(loaded.model, &source)?.reloadable(
+        source,
+        backend,
+        strictly_model::LoadOptions::default(),
+    ))
 }
 
 /// The engine's parts for an already loaded model and where it came from.
@@ -66,10 +72,28 @@ pub fn parts(model: Qwen2, source: &ModelSource) -> Result<QwenParts, LoadError>
         model: QwenModel::new(model),
         codec,
         name,
+        reload: None,
     })
 }
 
 impl QwenParts {
+    /// Lets the engine restart itself over a model loaded again from
+    /// `source` (read in place from its memory map, so this is quick).
+    pub fn reloadable(
+        mut self,
+        source: ModelSource,
+        backend: strictly_model::Backend,
+        options: strictly_model::LoadOptions,
+    ) -> Self {
+        self.reload = Some(Box::new(move || {
+            let device = backend.device().map_err(ModelError::new)?;
+            let loaded =
+                strictly_model::load_source(&source, &device, options).map_err(ModelError::new)?;
+            Ok(QwenModel::new(loaded.model))
+        }));
+        self
+    }
+
     /// Starts an engine over these parts with the real grammar engine.
     pub fn start(
         self,
@@ -77,11 +101,15 @@ impl QwenParts {
         observer: Option<Arc<dyn EngineObserver>>,
     ) -> Result<Engine, LoadError> {
         let vocab_size = self.model.vocab_size();
-        let compiler = GrammarCompiler::new(&self.codec, vocab_size)?;
+        let compiler =
+            GrammarCompiler::new(&self.codec, vocab_size)?.with_time_budget(config.compile_budget);
         let mut builder =
             Engine::builder(self.model, Arc::new(self.codec), Arc::new(compiler)).config(config);
         if let Some(observer) = observer {
             builder = builder.observer(observer);
+        }
+        if let Some(reload) = self.reload {
+            builder = builder.reload(reload);
         }
         Ok(builder.start())
     }

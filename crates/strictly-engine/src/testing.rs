@@ -134,6 +134,8 @@ pub struct ScriptedModel {
     log: ForwardLog,
     /// Forward passes to run before one panics (`None`: never).
     panic_after: Option<usize>,
+    /// The next KV cache made panics (once), shared by clones.
+    panic_in_new_cache: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl ScriptedModel {
@@ -144,7 +146,16 @@ impl ScriptedModel {
             delay: Duration::ZERO,
             log: ForwardLog::default(),
             panic_after: None,
+            panic_in_new_cache: Arc::default(),
         }
+    }
+
+    /// Panics when making the next KV cache, once: a stand-in for a bug
+    /// while a request is admitted.
+    pub fn with_panic_in_new_cache(self) -> Self {
+        self.panic_in_new_cache
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self
     }
 
     /// Panics in forward pass number `n` (0 = the first), once: a stand-in
@@ -206,6 +217,12 @@ impl LanguageModel for ScriptedModel {
     }
 
     fn new_cache(&self, capacity: usize) -> Result<Vec<u32>, ModelError> {
+        if self
+            .panic_in_new_cache
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            panic!("injected panic in new_cache");
+        }
         Ok(Vec::with_capacity(capacity))
     }
 

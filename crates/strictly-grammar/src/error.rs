@@ -133,6 +133,25 @@ impl CompileError {
         }
     }
 
+    /// The JSON Pointer of the offending keyword itself (`/properties/a/type`
+    /// rather than the schema `/properties/a`), when a location is known:
+    /// what users are shown.
+    pub fn keyword_pointer(&self) -> Option<String> {
+        let pointer = self.pointer()?;
+        let pointer = pointer.strip_prefix('#').unwrap_or(pointer);
+        Some(match self.keyword().filter(|k| !k.is_empty()) {
+            Some(k) => {
+                let escaped = k.replace('~', "~0").replace('/', "~1");
+                if pointer.rsplit('/').next() == Some(escaped.as_str()) {
+                    pointer.to_owned()
+                } else {
+                    format!("{pointer}/{escaped}")
+                }
+            }
+            None => pointer.to_owned(),
+        })
+    }
+
     /// The JSON Pointer of the offending schema location, when known.
     pub fn pointer(&self) -> Option<&str> {
         match self {

@@ -62,6 +62,10 @@ pub fn run(state: AppState) -> std::io::Result<(Server, Vec<SocketAddr>)> {
     let server = HttpServer::new(move || app(state.clone()))
         .on_connect(crate::peer::on_connect)
         .workers(config.workers.max(1))
+        // A client that opens a connection and sends nothing (slowloris)
+        // holds it for this long at most.
+        .client_request_timeout(config.header_timeout)
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
         .bind((config.host.as_str(), config.port))?;
     let addrs = server.addrs();
     Ok((server.run(), addrs))
@@ -79,7 +83,7 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> Error {
             format!("the body exceeds the limit of {limit} bytes"),
         ),
         JsonPayloadError::ContentType => {
-            ApiError::invalid_request("Content-Type must be application/json")
+            ApiError::unsupported_media_type("Content-Type must be application/json")
         }
         JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::invalid_request(e.to_string()),
         other => ApiError::invalid_json(other.to_string()),

@@ -2,6 +2,8 @@
 //! tokens) live in [`strictly_engine::EngineConfig`]; these are the ones the
 //! HTTP layer enforces before a request reaches the engine.
 
+use std::time::Duration;
+
 /// HTTP server settings, with defaults that suit a local deployment.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -19,6 +21,9 @@ pub struct ServerConfig {
     pub api_keys: Vec<String>,
     /// HTTP worker threads (the model runs on its own thread regardless).
     pub workers: usize,
+    /// Time a client has to send a request's head once connected; idle
+    /// connections are answered 408 and closed after it.
+    pub header_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -31,6 +36,7 @@ impl Default for ServerConfig {
             max_upload_bytes: 1 << 30,
             api_keys: Vec::new(),
             workers: 2,
+            header_timeout: Duration::from_secs(5),
         }
     }
 }

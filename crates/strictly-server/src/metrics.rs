@@ -45,6 +45,7 @@ pub struct Metrics {
     tokens: Family<KindLabel, Counter>,
     queue_depth: Gauge,
     running: Gauge,
+    restarts: Gauge,
     batch_size: Histogram,
     step_seconds: Histogram,
     mask_seconds: Histogram,
@@ -92,6 +93,12 @@ impl Metrics {
             "Sequences in the running batch",
             running.clone(),
         );
+        let restarts = Gauge::default();
+        registry.register(
+            "engine_restarts",
+            "Times the engine's scheduler loop died and restarted with a reloaded model",
+            restarts.clone(),
+        );
         let batch_size = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]);
         registry.register(
             "batch_size",
@@ -123,6 +130,7 @@ impl Metrics {
             tokens,
             queue_depth,
             running,
+            restarts,
             batch_size,
             step_seconds,
             mask_seconds,
@@ -161,9 +169,10 @@ impl Metrics {
     }
 
     /// The text exposition, with the live engine counts.
-    pub fn render(&self, queue_depth: usize, running: usize) -> String {
+    pub fn render(&self, queue_depth: usize, running: usize, restarts: usize) -> String {
         self.queue_depth.set(queue_depth as i64);
         self.running.set(running as i64);
+        self.restarts.set(restarts as i64);
         let mut out = String::new();
         if let Err(err) = encode(&mut out, &self.registry) {
             tracing::error!(%err, "could not encode metrics");

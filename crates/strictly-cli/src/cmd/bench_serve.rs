@@ -128,8 +128,7 @@ fn start_server(args: &Args) -> anyhow::Result<String> {
     let observer: Arc<dyn EngineObserver> = state.metrics.clone();
     let config = EngineConfig {
         max_batch: args.max_batch.max(1),
-        max_draft_tokens: args.model.draft_tokens,
-        ..EngineConfig::default()
+        ..args.model.engine_config()
     };
     state.set_ready(parts.start(config, Some(observer))?, name);
     let (tx, rx) = std::sync::mpsc::channel();

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
-use strictly_engine::{EngineConfig, GenerateRequest, SamplingParams};
+use strictly_engine::{GenerateRequest, SamplingParams};
 
 use super::runtime::ModelArgs;
 
@@ -46,10 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("{} is not JSON", args.schema.display()))?;
     let document = read_document(args.file.as_ref())?;
     let parts = args.model.load_parts()?;
-    let config = EngineConfig {
-        max_draft_tokens: args.model.draft_tokens,
-        ..EngineConfig::default()
-    };
+    let config = args.model.engine_config();
     let engine = parts.start(config, None)?;
     let mut request = GenerateRequest::extraction(schema, document, args.instructions.as_deref())
         .with_sampling(SamplingParams {

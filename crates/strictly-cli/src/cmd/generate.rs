@@ -63,8 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let config = EngineConfig {
         max_batch: 1,
         interactive_slots: 0,
-        max_draft_tokens: args.model.draft_tokens,
-        ..EngineConfig::default()
+        ..args.model.engine_config()
     };
     let engine = parts.start(config, None)?;
     let mut events = engine.submit(request(prompt, args.system, args.raw, args.max_tokens))?;

@@ -17,6 +17,8 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    compile_budget: super::budget::CompileBudget,
 }
 
 /// `--json` output.
@@ -36,7 +38,7 @@ struct FileReport {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let compiler = GrammarCompiler::default();
+    let compiler = GrammarCompiler::default().with_time_budget(args.compile_budget.duration());
     let mut files = Vec::new();
     for path in &args.schemas {
         let diagnostics = match std::fs::read_to_string(path) {

@@ -13,7 +13,8 @@ use strictly_model::device::init_cpu_threads;
 use strictly_model::source::ModelSource;
 use strictly_model::{Backend, LoadOptions, Qwen2, load_source};
 
-/// `--model`, `--backend`, `--threads`, `--dtype`, `--dense`, `--draft-tokens`.
+/// `--model`, `--backend`, `--threads`, `--dtype`, `--dense`, `--draft-tokens`,
+/// `--compile-budget-ms`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ModelArgs {
     /// A GGUF file or Hugging Face folder; default: the default model (fetched if needed).
@@ -36,6 +37,8 @@ pub struct ModelArgs {
     /// in the same forward pass (0: off). The answer does not depend on it.
     #[arg(long, default_value_t = EngineConfig::default().max_draft_tokens)]
     pub draft_tokens: usize,
+    #[command(flatten)]
+    pub compile_budget: super::budget::CompileBudget,
 }
 
 fn parse_dtype(s: &str) -> Result<FloatDType, String> {
@@ -60,12 +63,7 @@ impl ModelArgs {
         let source = super::model::resolve(self.model.as_deref())?;
         let device = self.backend.device()?;
         let started = Instant::now();
-        let options = LoadOptions {
-            weight_dtype: self.dtype,
-            quantized: self.dense.then_some(false),
-            ..Default::default()
-        };
-        let loaded = load_source(&source, &device, options)
+        let loaded = load_source(&source, &device, self.load_options())
             .with_context(|| format!("loading {}", source.path().display()))?;
         tracing::info!(
             ms = started.elapsed().as_millis() as u64,
@@ -80,12 +78,30 @@ impl ModelArgs {
         })
     }
 
+    fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            weight_dtype: self.dtype,
+            quantized: self.dense.then_some(false),
+            ..Default::default()
+        }
+    }
+
     /// [`ModelArgs::load`], then the engine's parts: the model with its
-    /// tokenizer and chat template.
+    /// tokenizer and chat template, reloadable should the engine restart.
     pub fn load_parts(&self) -> anyhow::Result<QwenParts> {
         let rt = self.load()?;
-        strictly_engine::qwen::parts(rt.model, &rt.source)
-            .context("loading the tokenizer and chat template")
+        let parts = strictly_engine::qwen::parts(rt.model, &rt.source)
+            .context("loading the tokenizer and chat template")?;
+        Ok(parts.reloadable(rt.source, self.backend, self.load_options()))
+    }
+
+    /// The engine settings these options choose; commands add their own.
+    pub fn engine_config(&self) -> EngineConfig {
+        EngineConfig {
+            max_draft_tokens: self.draft_tokens,
+            compile_budget: self.compile_budget.duration(),
+            ..EngineConfig::default()
+        }
     }
 
     /// Loads the model and starts an engine that runs batch rows only
@@ -96,8 +112,7 @@ impl ModelArgs {
             EngineConfig {
                 max_batch: concurrency.max(1),
                 interactive_slots: 0,
-                max_draft_tokens: self.draft_tokens,
-                ..EngineConfig::default()
+                ..self.engine_config()
             },
             None,
         )?;

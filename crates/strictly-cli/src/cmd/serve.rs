@@ -74,8 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         interactive_slots: args.interactive_slots,
         request_timeout: Duration::from_secs(args.timeout_secs.max(1)),
         max_prompt_tokens: args.max_prompt_tokens,
-        max_draft_tokens: args.model.draft_tokens,
-        ..EngineConfig::default()
+        ..args.model.engine_config()
     };
     let server_config = ServerConfig {
         host: args.host,

@@ -11,6 +11,7 @@
 mod admission;
 mod sequence;
 mod step;
+mod supervise;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
@@ -30,6 +31,7 @@ use crate::schema_cache::{Compiled, SchemaCache, on_compile_stack};
 use crate::steer::{self, CloserTable};
 
 pub(crate) use sequence::Job;
+pub use supervise::Reload;
 
 /// Figures of one scheduler step, for metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -64,8 +66,10 @@ pub(crate) struct Counters {
     in_flight: AtomicUsize,
     waiting: AtomicUsize,
     running: AtomicUsize,
-    /// The scheduler thread is alive.
+    /// The scheduler loop is serving (false while it restarts).
     alive: AtomicBool,
+    /// Times the scheduler loop died and was restarted.
+    restarts: AtomicUsize,
 }
 
 /// Clears [`Counters::alive`] however the scheduler thread ends.
@@ -122,9 +126,20 @@ pub struct EngineBuilder<M> {
     compiler: Arc<dyn ConstraintCompiler>,
     config: EngineConfig,
     observer: Arc<dyn EngineObserver>,
+    reload: Option<Reload<M>>,
 }
 
 impl<M: LanguageModel> EngineBuilder<M> {
+    /// How to build a fresh model if the scheduler loop dies: the engine
+    /// then restarts itself instead of refusing every request.
+    pub fn reload(
+        mut self,
+        reload: impl FnMut() -> Result<M, crate::ModelError> + Send + 'static,
+    ) -> Self {
+        self.reload = Some(Box::new(reload));
+        self
+    }
+
     pub fn config(mut self, config: EngineConfig) -> Self {
         self.config = config;
         self
@@ -160,6 +175,7 @@ impl<M: LanguageModel> EngineBuilder<M> {
         let (jobs, rx) = mpsc::channel();
         let thread_ctx = ctx.clone();
         let model = self.model;
+        let reload = self.reload;
         ctx.counters.alive.store(true, Ordering::Release);
         let guard = AliveGuard(ctx.counters.clone());
         // A plain thread, not an async task: forward passes are long blocking
@@ -169,7 +185,7 @@ impl<M: LanguageModel> EngineBuilder<M> {
             .stack_size(16 << 20)
             .spawn(move || {
                 let _guard = guard;
-                step::run(model, rx, &thread_ctx)
+                supervise::supervise(model, reload, rx, &thread_ctx)
             });
         if let Err(err) = spawned {
             // Without a scheduler every submission fails with `Unavailable`
@@ -201,6 +217,7 @@ impl Engine {
             compiler,
             config: EngineConfig::default(),
             observer: Arc::new(NoObserver),
+            reload: None,
         }
     }
 
@@ -213,10 +230,15 @@ impl Engine {
         self.shared.context_length
     }
 
-    /// Whether the scheduler thread is running: `false` once it has
-    /// stopped (or never started), when every request would fail.
+    /// Whether the scheduler is serving: `false` while it restarts after a
+    /// panic, and for good once it has stopped (or never started).
     pub fn is_running(&self) -> bool {
         self.shared.ctx.counters.alive.load(Ordering::Acquire)
+    }
+
+    /// Times the scheduler loop died and was restarted with a fresh model.
+    pub fn restarts(&self) -> usize {
+        self.shared.ctx.counters.restarts.load(Ordering::Relaxed)
     }
 
     /// Requests waiting for a KV slot.
@@ -249,6 +271,9 @@ impl Engine {
 
     fn prepare(&self, request: GenerateRequest) -> Result<EventStream, EngineError> {
         let submitted = Instant::now();
+        if !self.is_running() {
+            return Err(EngineError::Unavailable);
+        }
         let permit = self.admit(request.priority)?;
         let ctx = &self.shared.ctx;
         check_sampling(&request)?;
@@ -276,6 +301,11 @@ impl Engine {
                 return Err(EngineError::InvalidRequest(
                     "max_tokens must be at least 1".into(),
                 ));
+            }
+            Some(n) if n >= context => {
+                return Err(EngineError::InvalidRequest(format!(
+                    "max_tokens {n} leaves no room for the prompt in the model's context of {context} tokens"
+                )));
             }
             Some(n) => n,
             None => ctx

@@ -31,7 +31,7 @@ enum Feed {
 }
 
 /// Runs until every engine handle is gone and no request is left.
-pub(crate) fn run<M: LanguageModel>(mut model: M, jobs: Receiver<Job>, ctx: &Ctx) {
+pub(crate) fn run<M: LanguageModel>(mut model: M, jobs: &Receiver<Job>, ctx: &Ctx) {
     let mut waiting: WaitQueue<Job> = WaitQueue::default();
     let mut running: Vec<Sequence<M::Cache>> = Vec::new();
     let mut prefixes = PrefixCache::new(ctx.config.prefix_cache_entries);
@@ -63,11 +63,21 @@ pub(crate) fn run<M: LanguageModel>(mut model: M, jobs: Receiver<Job>, ctx: &Ctx
             let Some((job, _)) = waiting.next(running_batch, slots) else {
                 break;
             };
-            match Sequence::admit(job, &model, &mut prefixes, ctx.vocab_size) {
-                Ok(seq) => running.push(seq),
-                Err(failed) => {
+            // A panic here (a cache the model could not make) fails this
+            // request only; the job is gone with the unwinding, so its
+            // client sees the engine as unavailable for it.
+            let admitted = panic::catch_unwind(AssertUnwindSafe(|| {
+                Sequence::admit(job, &model, &mut prefixes, ctx.vocab_size)
+            }));
+            match admitted {
+                Ok(Ok(seq)) => running.push(seq),
+                Ok(Err(failed)) => {
                     let (job, err) = *failed;
                     job.fail(err.into());
+                }
+                Err(payload) => {
+                    let msg = crate::panic_message(&*payload);
+                    tracing::error!(panic = %msg, "admitting a request panicked; it fails");
                 }
             }
         }

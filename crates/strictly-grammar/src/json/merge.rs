@@ -198,13 +198,21 @@ impl Ctx<'_> {
         values: Vec<Value>,
         ptr: &str,
     ) -> Result<Vec<Value>, CompileError> {
-        let mut out: Vec<Value> = Vec::new();
-        for v in values {
-            if self.admits(s, &v, ptr)? && !out.iter().any(|o| super::validate::json_equal(o, &v)) {
-                out.push(v);
+        let mut keep = Vec::with_capacity(values.len());
+        {
+            let mut seen = std::collections::HashSet::with_capacity(values.len());
+            for v in &values {
+                self.tick("enum", ptr)?;
+                keep.push(
+                    self.admits(s, v, ptr)? && seen.insert(super::validate::Canonical::of(v)),
+                );
             }
         }
-        Ok(out)
+        Ok(values
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(v, k)| k.then_some(v))
+            .collect())
     }
 
     /// `oneOf`: a union once the alternatives are shown or made disjoint.

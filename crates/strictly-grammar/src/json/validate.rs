@@ -24,6 +24,37 @@ pub(crate) fn json_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A value's identity under [`json_equal`], hashable, so that a long
+/// `enum` is deduplicated in linear time.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Canonical<'a> {
+    Null,
+    Bool(bool),
+    Number(Result<super::decimal::Decimal, String>),
+    String(&'a str),
+    Array(Vec<Canonical<'a>>),
+    /// Members sorted by key.
+    Object(Vec<(&'a str, Canonical<'a>)>),
+}
+
+impl<'a> Canonical<'a> {
+    pub(crate) fn of(v: &'a Value) -> Self {
+        match v {
+            Value::Null => Self::Null,
+            Value::Bool(b) => Self::Bool(*b),
+            Value::Number(n) => Self::Number(decimal_of(v).ok_or_else(|| n.to_string())),
+            Value::String(s) => Self::String(s),
+            Value::Array(a) => Self::Array(a.iter().map(Self::of).collect()),
+            Value::Object(o) => {
+                let mut members: Vec<_> =
+                    o.iter().map(|(k, v)| (k.as_str(), Self::of(v))).collect();
+                members.sort_by(|a, b| a.0.cmp(b.0));
+                Self::Object(members)
+            }
+        }
+    }
+}
+
 /// Whether a key matches a pattern (search semantics), via its DFA.
 fn pattern_matches(ctx: &mut Ctx, pattern: &str, s: &str) -> Result<bool, CompileError> {
     let d = super::strings::pattern_dfa(ctx, pattern)?;

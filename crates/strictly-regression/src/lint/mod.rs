@@ -87,7 +87,7 @@ impl Diagnostic {
             CompileError::Json(_) => Code::Json,
         };
         let keyword = err.keyword().filter(|k| !k.is_empty()).map(str::to_owned);
-        let pointer = keyword_pointer(err.pointer().unwrap_or(""), keyword.as_deref());
+        let pointer = err.keyword_pointer().unwrap_or_default();
         Self {
             severity: Severity::Error,
             code,
@@ -169,16 +169,6 @@ fn reason(err: &CompileError) -> String {
     }
 }
 
-/// `#/a/b` → `/a/b`, with `/keyword` appended when the pointer names the
-/// schema rather than the keyword.
-fn keyword_pointer(pointer: &str, keyword: Option<&str>) -> String {
-    let pointer = pointer.strip_prefix('#').unwrap_or(pointer);
-    match keyword {
-        Some(k) if pointer.rsplit('/').next() != Some(escape(k).as_str()) => walk::push(pointer, k),
-        _ => pointer.to_owned(),
-    }
-}
-
 fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
@@ -202,6 +192,16 @@ impl Default for GrammarCompiler {
         Self {
             factory: Factory::new(Vocabulary::byte_level(&[])),
             options: JsonOptions::compact(),
+        }
+    }
+}
+
+impl GrammarCompiler {
+    /// The same compiler with another compile time budget.
+    pub fn with_time_budget(self, budget: std::time::Duration) -> Self {
+        Self {
+            options: self.options.with_time_budget(budget),
+            ..self
         }
     }
 }

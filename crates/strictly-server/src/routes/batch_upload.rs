@@ -184,13 +184,40 @@ async fn read_form(form: &mut Multipart, state: &AppState) -> Result<Upload, Api
     Ok(upload)
 }
 
+/// Room for the form's other fields and boundaries beside the file.
+const FORM_OVERHEAD: u64 = 1 << 20;
+
+/// Refuses a body whose declared length cannot fit, from its head alone,
+/// so a client announcing gigabytes gets 413 before a byte is spooled.
+fn refuse_declared_oversize(
+    req: &actix_web::HttpRequest,
+    state: &AppState,
+) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = state.config.max_upload_bytes;
+    match declared {
+        Some(length) if length > limit.saturating_add(FORM_OVERHEAD) => Err(ApiError::too_large(
+            "payload_too_large",
+            format!("the upload is {length} bytes; the file limit is {limit}"),
+        )
+        .with_param("file")),
+        _ => Ok(()),
+    }
+}
+
 /// Creates a batch job from an uploaded CSV file (documented with the JSON
 /// form on [`super::batches::create`]).
 #[post("/batches", guard = "is_multipart")]
 pub(crate) async fn create(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
+    refuse_declared_oversize(&req, &state)?;
     let runner = state.batches()?;
     let upload = read_form(&mut form, &state).await?;
     let mut file = upload.file.ok_or_else(|| {

@@ -36,12 +36,12 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 #[get("/metrics")]
 pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let (waiting, running) = state
-        .ready()
-        .map_or((0, 0), |r| (r.engine.waiting(), r.engine.running()));
+    let (waiting, running, restarts) = state.ready().map_or((0, 0, 0), |r| {
+        (r.engine.waiting(), r.engine.running(), r.engine.restarts())
+    });
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render(waiting, running))
+        .body(state.metrics.render(waiting, running, restarts))
 }
 
 /// This API's OpenAPI description.

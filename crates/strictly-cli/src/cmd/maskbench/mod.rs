@@ -46,10 +46,8 @@ pub struct Args {
     /// Tokens a walk and the pre-flight may take (with `--generate`).
     #[arg(long, default_value_t = 1024)]
     max_tokens: usize,
-    /// Time one schema's compilation may take before it is refused as too
-    /// complex, in milliseconds.
-    #[arg(long, default_value_t = strictly_grammar::json::DEFAULT_TIME_BUDGET.as_millis() as u64)]
-    compile_budget_ms: u64,
+    #[command(flatten)]
+    compile_budget: super::budget::CompileBudget,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -73,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Arc::new(move |s: &str| tokenizer.encode(s, false).map_err(|e| e.to_string()));
     let files = maskbench::list_files(&args.dir)
         .with_context(|| format!("reading {}", args.dir.display()))?;
-    let budget = Duration::from_millis(args.compile_budget_ms);
+    let budget = args.compile_budget.duration();
     if args.generate {
         return run_generate(&args, &factory, &files, budget);
     }
