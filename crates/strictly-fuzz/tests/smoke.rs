@@ -27,20 +27,20 @@ fn fuzz(name: &str, iterations: u64) {
 
 #[test]
 fn schema_compilation_and_generation() {
-    fuzz("schema", 300);
+    fuzz("schema", 2000);
 }
 
 #[test]
 fn gguf_files() {
-    fuzz("gguf", 3000);
+    fuzz("gguf", 20_000);
 }
 
 #[test]
 fn csv_rows() {
-    fuzz("csv", 3000);
+    fuzz("csv", 20_000);
 }
 
 #[test]
 fn http_bodies() {
-    fuzz("http", 200);
+    fuzz("http", 300);
 }
