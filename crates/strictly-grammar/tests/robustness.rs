@@ -81,3 +81,54 @@ fn regex_lite(pattern: &str) -> impl Fn(&str) -> bool {
     let v = jsonschema::validator_for(&schema).unwrap();
     move |s: &str| v.is_valid(&serde_json::Value::String(s.to_string()))
 }
+
+/// Members that meet a schema enclosing them: `contains` or a pattern
+/// property referring to the root. Found by the schema fuzz loop; they
+/// once recursed until the stack overflowed.
+#[test]
+fn members_that_refer_to_their_enclosing_schema_compile_without_recursing() {
+    let cases = [
+        // No finite instance: every array must contain such an array.
+        (
+            r##"{"type":"array","items":{"type":["array"]},"contains":{"allOf":[{"$ref":"#"}]}}"##,
+            false,
+        ),
+        (
+            r##"{"type":"object","properties":{"a":{"type":"object"}},
+                "patternProperties":{"^a$":{"$ref":"#"}}}"##,
+            true,
+        ),
+        (
+            r##"{"type":"array","items":{"type":"array"},"contains":{"$ref":"#"},"maxContains":2}"##,
+            false,
+        ),
+        (
+            r##"{"anyOf":[{"type":"null"},{"type":"array","items":{"type":"array"},
+                "contains":{"$ref":"#"}}]}"##,
+            true,
+        ),
+    ];
+    for (text, satisfiable) in cases {
+        let schema: serde_json::Value = serde_json::from_str(text).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let result = small_stack(move || {
+            let f = byte_factory();
+            f.compile_json_schema(&schema, &JsonOptions::compact())
+                .map(|g| f.matcher(&g).shortest_completion_bytes(1 << 12))
+        });
+        match result {
+            Ok(Some(answer)) => {
+                let v: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+                assert!(validator.is_valid(&v), "{text}: {v} is invalid");
+                assert!(satisfiable, "{text}: an answer {v} to an unsatisfiable schema");
+            }
+            // An unsatisfiable schema may also be refused as beyond the
+            // engine; a satisfiable one must have its answer.
+            Ok(None)
+            | Err(CompileError::Unsatisfiable { .. } | CompileError::Unsupported { .. }) => {
+                assert!(!satisfiable, "{text} was refused")
+            }
+            Err(e) => panic!("{text}: unexpected error: {e}"),
+        }
+    }
+}

@@ -44,6 +44,9 @@ enum Command {
     /// The HTTP service on the examples: requests/s, latency, forced tokens,
     /// mask time, accuracy and shared-prefix reuse, as JSON.
     Serve(super::bench_serve::Args),
+    /// Sustained mixed load with a batch job alongside: status codes,
+    /// p50/p99 latency, exactly-once batch results and resident memory.
+    Soak(super::bench_soak::Args),
 }
 
 /// Deterministic, varied token ids below the special tokens.
@@ -94,8 +97,10 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if let Some(Command::Serve(serve)) = args.command {
-        return super::bench_serve::run(serve);
+    match args.command {
+        Some(Command::Serve(serve)) => return super::bench_serve::run(serve),
+        Some(Command::Soak(soak)) => return super::bench_soak::run(soak),
+        None => {}
     }
     let rt = args.model.load()?;
     let model = &rt.model;

@@ -10,8 +10,8 @@
 //! time to first token of a request whose instructions and schema were
 //! seen before, against the same request with a prompt prefix never seen.
 
-mod client;
-mod report;
+pub(super) mod client;
+pub(super) mod report;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +20,9 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
+use strictly_batch::EngineExtractor;
+use strictly_batch::jobs::{JobRunner, RunnerConfig};
+use strictly_batch::store::BatchStore;
 use strictly_engine::{EngineConfig, EngineObserver};
 use strictly_regression::accuracy::field_accuracy;
 use strictly_server::{AppState, ServerConfig};
@@ -67,11 +70,11 @@ pub struct Args {
 }
 
 /// One example document with its schema and expected answer.
-struct Example {
-    name: String,
-    document: String,
-    schema: Value,
-    expected: Value,
+pub(super) struct Example {
+    pub name: String,
+    pub document: String,
+    pub schema: Value,
+    pub expected: Value,
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
@@ -80,24 +83,29 @@ fn read_json(path: &Path) -> anyhow::Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
 }
 
-/// The examples that have a document, an expected answer and a schema.
-fn load_examples(args: &Args) -> anyhow::Result<Vec<Example>> {
-    let entries = std::fs::read_dir(&args.examples)
-        .with_context(|| format!("reading {}", args.examples.display()))?;
+/// The examples that have a document, an expected answer and a schema;
+/// all of them when `only` is empty.
+pub(super) fn load_examples(
+    examples_dir: &Path,
+    schemas_dir: &Path,
+    only: &[String],
+) -> anyhow::Result<Vec<Example>> {
+    let entries = std::fs::read_dir(examples_dir)
+        .with_context(|| format!("reading {}", examples_dir.display()))?;
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
         .filter(|e| e.path().join("document.txt").is_file())
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| args.only.is_empty() || args.only.contains(n))
+        .filter(|n| only.is_empty() || only.contains(n))
         .collect();
     names.sort();
     let mut examples = Vec::new();
     for name in names {
-        let schema_path = args.schemas.join(format!("{name}.schema.json"));
+        let schema_path = schemas_dir.join(format!("{name}.schema.json"));
         if !schema_path.is_file() {
             continue;
         }
-        let dir = args.examples.join(&name);
+        let dir = examples_dir.join(&name);
         examples.push(Example {
             document: std::fs::read_to_string(dir.join("document.txt"))
                 .with_context(|| format!("reading {}", dir.display()))?,
@@ -109,17 +117,18 @@ fn load_examples(args: &Args) -> anyhow::Result<Vec<Example>> {
     if examples.is_empty() {
         bail!(
             "no examples with a schema in {} and {}",
-            args.examples.display(),
-            args.schemas.display()
+            examples_dir.display(),
+            schemas_dir.display()
         );
     }
     Ok(examples)
 }
 
-/// Starts the HTTP server on a free local port in this process and returns
-/// its URL. The server lives until the process ends.
-fn start_server(args: &Args) -> anyhow::Result<String> {
-    let parts = args.model.load_parts()?;
+/// Starts the HTTP server on a free local port in this process, with a
+/// batch job store in a fresh file under the temporary directory, and
+/// returns its URL. The server lives until the process ends.
+pub(super) fn start_server(model: &ModelArgs, max_batch: usize) -> anyhow::Result<String> {
+    let parts = model.load_parts()?;
     let name = parts.name.clone();
     let state = AppState::loading(ServerConfig {
         port: 0,
@@ -127,10 +136,22 @@ fn start_server(args: &Args) -> anyhow::Result<String> {
     });
     let observer: Arc<dyn EngineObserver> = state.metrics.clone();
     let config = EngineConfig {
-        max_batch: args.max_batch.max(1),
-        ..args.model.engine_config()
+        max_batch: max_batch.max(1),
+        ..model.engine_config()
     };
-    state.set_ready(parts.start(config, Some(observer))?, name);
+    let engine = parts.start(config, Some(observer))?;
+    state.set_ready(engine.clone(), name);
+    let db = std::env::temp_dir().join(format!("strictly-bench-{}.sqlite", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let store = BatchStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let runner = JobRunner::start(
+        Arc::new(store),
+        Arc::new(EngineExtractor::new(engine)),
+        RunnerConfig::default(),
+    )?;
+    state.set_batches(runner);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("bench-server".into())
@@ -245,10 +266,10 @@ fn prefix_reuse(client: &Client, example: &Example, max_tokens: Option<usize>) -
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let examples = load_examples(&args)?;
+    let examples = load_examples(&args.examples, &args.schemas, &args.only)?;
     let (url, server) = match &args.url {
         Some(url) => (url.trim_end_matches('/').to_owned(), "external"),
-        None => (start_server(&args)?, "in-process"),
+        None => (start_server(&args.model, args.max_batch)?, "in-process"),
     };
     let client = Client::new(&url, args.api_key.clone());
     client.wait_ready()?;

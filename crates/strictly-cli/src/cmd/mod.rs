@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod bench;
 pub mod bench_serve;
+pub mod bench_soak;
 pub mod budget;
 pub mod extract;
 pub mod generate;

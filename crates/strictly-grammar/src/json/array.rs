@@ -75,13 +75,13 @@ impl Compiler<'_, '_> {
                 continue;
             }
             let plain_schema = match &neg_c {
-                Some(n) if counting => self.ctx.intersect(s.clone(), n.clone(), ptr)?,
+                Some(n) if counting => self.ctx.intersect_member(s.clone(), n.clone(), ptr)?,
                 _ => s.clone(),
             };
             let plain = self.value(&plain_schema, &format!("{ptr}/items"))?;
             let matching = match &cschema {
                 Some(c) if counting => {
-                    let m = self.ctx.intersect(s, c.clone(), ptr)?;
+                    let m = self.ctx.intersect_member(s, c.clone(), ptr)?;
                     self.value(&m, &format!("{ptr}/contains"))?
                 }
                 _ => None,

@@ -19,6 +19,24 @@ const MAX_REF_DEPTH: usize = 24;
 pub(crate) const LAZY_DEPTH: usize = 3;
 
 impl Ctx<'_> {
+    /// `a ∩ b` for the grammar compiler, which calls it while compiling
+    /// the members of arrays and objects: every reference met stays a lazy
+    /// definition, compiled once. Expanded in place, a member that meets a
+    /// schema enclosing it (`contains` or a pattern property referring to
+    /// the root) would yield the enclosing schema again, and compiling it
+    /// would recurse without end.
+    pub fn intersect_member(
+        &mut self,
+        a: Schema,
+        b: Schema,
+        ptr: &str,
+    ) -> Result<Schema, CompileError> {
+        let saved = std::mem::replace(&mut self.depth, LAZY_DEPTH);
+        let out = self.intersect(a, b, ptr);
+        self.depth = saved;
+        out
+    }
+
     /// The schema admitting what both `a` and `b` admit.
     pub fn intersect(&mut self, a: Schema, b: Schema, ptr: &str) -> Result<Schema, CompileError> {
         self.tick("allOf", ptr)?;

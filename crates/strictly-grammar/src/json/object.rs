@@ -104,7 +104,7 @@ impl Compiler<'_, '_> {
             let d = super::strings::pattern_dfa(self.ctx, p)
                 .map_err(|e| super::compile::with_pointer(e, ptr))?;
             if d.matches(&enc) {
-                s = self.ctx.intersect(s, ps.clone(), ptr)?;
+                s = self.ctx.intersect_member(s, ps.clone(), ptr)?;
             } else if super::strings::widest_pattern_dfa(p)
                 .map_err(|e| super::compile::with_pointer(e, ptr))?
                 .matches(&enc)
@@ -119,7 +119,7 @@ impl Compiler<'_, '_> {
         }
         for rule in &o.additional {
             if self.rule_applies(rule, k, &enc, ptr)? {
-                s = self.ctx.intersect(s, rule.schema.clone(), ptr)?;
+                s = self.ctx.intersect_member(s, rule.schema.clone(), ptr)?;
             }
         }
         if let Some(names) = &o.names {
@@ -460,7 +460,7 @@ impl Compiler<'_, '_> {
             let mut s = Schema::Any;
             for (p, ps) in &o.pattern_props {
                 if set.iter().any(|&i| patterns[i] == *p) {
-                    s = self.ctx.intersect(s, ps.clone(), ptr)?;
+                    s = self.ctx.intersect_member(s, ps.clone(), ptr)?;
                 }
             }
             for r in &o.additional {
@@ -469,7 +469,7 @@ impl Compiler<'_, '_> {
                     .iter()
                     .any(|p| set.iter().any(|&i| patterns[i] == *p))
                 {
-                    s = self.ctx.intersect(s, r.schema.clone(), ptr)?;
+                    s = self.ctx.intersect_member(s, r.schema.clone(), ptr)?;
                 }
             }
             let vp = ptr_push(ptr, "additionalProperties");

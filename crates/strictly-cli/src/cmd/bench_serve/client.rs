@@ -87,7 +87,8 @@ impl Client {
         }
     }
 
-    fn get(&self, path: &str) -> Result<(u16, String), ureq::Error> {
+    /// `GET path`: the status and the body as text.
+    pub fn get(&self, path: &str) -> Result<(u16, String), ureq::Error> {
         let mut req = self.agent.get(format!("{}{path}", self.url));
         if let Some(key) = &self.key {
             req = req.header("authorization", format!("Bearer {key}"));
@@ -129,20 +130,24 @@ impl Client {
             .zip(metric_sum(&text, "strictly_mask_seconds_sum")))
     }
 
-    /// `POST /v1/extract`.
-    pub fn extract(&self, body: &Value) -> Outcome {
+    /// `POST path` with a JSON body: the status and the body as text.
+    pub fn post(&self, path: &str, body: &Value) -> Result<(u16, String), ureq::Error> {
         let mut req = self
             .agent
-            .post(format!("{}/v1/extract", self.url))
+            .post(format!("{}{path}", self.url))
             .header("content-type", "application/json");
         if let Some(key) = &self.key {
             req = req.header("authorization", format!("Bearer {key}"));
         }
+        let mut response = req.send(body.to_string())?;
+        let status = response.status().as_u16();
+        Ok((status, response.body_mut().read_to_string()?))
+    }
+
+    /// `POST /v1/extract`.
+    pub fn extract(&self, body: &Value) -> Outcome {
         let started = Instant::now();
-        let result = req.send(body.to_string()).and_then(|mut response| {
-            let status = response.status().as_u16();
-            Ok((status, response.body_mut().read_to_string()?))
-        });
+        let result = self.post("/v1/extract", body);
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         match result {
             Ok((200, text)) => match serde_json::from_str(&text) {
