@@ -120,7 +120,10 @@ fn members_that_refer_to_their_enclosing_schema_compile_without_recursing() {
             Ok(Some(answer)) => {
                 let v: serde_json::Value = serde_json::from_slice(&answer).unwrap();
                 assert!(validator.is_valid(&v), "{text}: {v} is invalid");
-                assert!(satisfiable, "{text}: an answer {v} to an unsatisfiable schema");
+                assert!(
+                    satisfiable,
+                    "{text}: an answer {v} to an unsatisfiable schema"
+                );
             }
             // An unsatisfiable schema may also be refused as beyond the
             // engine; a satisfiable one must have its answer.
@@ -130,5 +133,76 @@ fn members_that_refer_to_their_enclosing_schema_compile_without_recursing() {
             }
             Err(e) => panic!("{text}: unexpected error: {e}"),
         }
+    }
+}
+
+/// Whether the grammar of `schema` takes `text` as a whole answer.
+fn grammar_accepts(schema: &serde_json::Value, text: &str) -> bool {
+    let f = Factory::new(Vocabulary::byte_level(&[]));
+    let g = f
+        .compile_json_schema(schema, &JsonOptions::compact())
+        .unwrap_or_else(|e| panic!("{schema}: {e}"));
+    let mut m = f.matcher(&g);
+    m.commit_bytes(text.as_bytes()).is_ok() && m.is_accepting()
+}
+
+/// Answers the schema fuzz loop found judged invalid by the validator:
+/// the grammar must not take them, and the shortest answer must be valid.
+#[test]
+fn fuzz_found_answers_are_refused() {
+    let cases: &[(&str, &[&str])] = &[
+        // With a look-ahead the validator's engine reads `.` as "not a
+        // newline", so these strings match the pattern and fail the `not`.
+        (
+            r#"{"not":{"type":"string","minLength":7,"pattern":"^(?!x).*$"}}"#,
+            &[
+                "\"abcdefg\u{2028}\"",
+                "\"abcdefg\\u2029\"",
+                "\"abcdefg\\r\"",
+            ],
+        ),
+        // RFC 3339 durations: each unit may only be followed by the next.
+        (
+            r#"{"type":"string","format":"duration"}"#,
+            &["\"P1Y5D\"", "\"PT1H2S\"", "\"P8Y126D\""],
+        ),
+        // Trailing dots, and hyphens at the third and fourth place outside
+        // a valid A-label.
+        (
+            r#"{"type":"string","format":"hostname"}"#,
+            &["\"a.\"", "\"0.a.\"", "\"0---0.a\"", "\"example.\""],
+        ),
+        // 0 meets both branches: the second is an integer multiple of 1e308
+        // below 2^64, which only 0 and negative multiples are.
+        (
+            r#"{"oneOf":[{"type":"number","exclusiveMinimum":-528,"exclusiveMaximum":2.5},
+                {"allOf":[{"oneOf":[{"const":0},{"type":"string"}]},
+                {"type":"integer","exclusiveMaximum":18446744073709551615,"multipleOf":1e308}]}]}"#,
+            &["0"],
+        ),
+        // Strings validators read as hostnames are outside a negated one.
+        (
+            r#"{"type":"string","not":{"format":"hostname"}}"#,
+            &["\"123\"", "\"a.b\"", "\"xn--bcher-kva.example\""],
+        ),
+    ];
+    for (text, refused) in cases {
+        let schema: serde_json::Value = serde_json::from_str(text).unwrap();
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap();
+        for answer in *refused {
+            let v: serde_json::Value = serde_json::from_str(answer).unwrap();
+            assert!(!validator.is_valid(&v), "{answer} is valid for {text}");
+            assert!(!grammar_accepts(&schema, answer), "{text} takes {answer}");
+        }
+        let f = byte_factory();
+        let g = f
+            .compile_json_schema(&schema, &JsonOptions::compact())
+            .unwrap();
+        let answer = f.matcher(&g).shortest_completion_bytes(1 << 12).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        assert!(validator.is_valid(&v), "{text}: shortest answer {v}");
     }
 }

@@ -201,7 +201,12 @@ impl JobCheck {
 }
 
 /// Runs one batch job to its end and checks its results.
-fn run_job(client: &Client, examples: &[Example], n: usize, rows: usize) -> anyhow::Result<JobCheck> {
+fn run_job(
+    client: &Client,
+    examples: &[Example],
+    n: usize,
+    rows: usize,
+) -> anyhow::Result<JobCheck> {
     let schema = &examples[n % examples.len()].schema;
     let ids: Vec<String> = (0..rows).map(|i| format!("soak-{n}-{i}")).collect();
     let body = json!({
@@ -287,13 +292,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let handles: Vec<_> = (0..args.clients.max(1))
             .map(|c| {
                 let (client, example) = (&client, &examples[c % examples.len()]);
-                let kind = if c % 2 == 0 { Kind::Extract } else { Kind::ChatStream };
+                let kind = if c % 2 == 0 {
+                    Kind::Extract
+                } else {
+                    Kind::ChatStream
+                };
                 scope.spawn(move || send(client, kind, example, args.max_tokens))
             })
             .collect();
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
-    if let Some(bad) = warm.iter().find(|r| r.status != Some(200) && r.status != Some(429)) {
+    if let Some(bad) = warm
+        .iter()
+        .find(|r| r.status != Some(200) && r.status != Some(429))
+    {
         bail!("warm-up {}: {}", bad.kind.name(), bad.describe());
     }
     let warm_job = run_job(&client, &examples, usize::MAX / 2, 2)?;
@@ -342,13 +354,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .filter_map(|j| j.as_ref().err().map(|e| format!("{e:#}")))
         .collect();
     let checks: Vec<&JobCheck> = jobs.iter().filter_map(|j| j.as_ref().ok()).collect();
-    let growth = rss_before
-        .zip(rss_after)
-        .map(|(b, a)| (a - b) / b * 100.0);
+    let growth = rss_before.zip(rss_after).map(|(b, a)| (a - b) / b * 100.0);
     let mut failures = tally.failures();
     failures.extend(job_errors.iter().cloned());
     for job in checks.iter().filter(|j| !j.exact()) {
-        failures.push(format!("batch job {} is not exact: {}", job.id, job.to_json()));
+        failures.push(format!(
+            "batch job {} is not exact: {}",
+            job.id,
+            job.to_json()
+        ));
     }
     if let Some(g) = growth.filter(|g| *g > args.rss_tolerance) {
         failures.push(format!(

@@ -228,6 +228,18 @@ impl Decimal {
         if m.is_zero() {
             return None;
         }
+        if self.is_zero() {
+            return Some(true);
+        }
+        // A non-zero value smaller in magnitude than `m` is no multiple,
+        // however large `m` is (`multipleOf: 1e308`).
+        let magnitude = |d: &Decimal| Decimal {
+            neg: false,
+            ..d.clone()
+        };
+        if magnitude(self) < magnitude(m) {
+            return Some(false);
+        }
         // Scale both to integers by 10^s.
         let s = self.scale().max(m.scale()) as i32;
         let a = scaled_int(self, s)?;
@@ -310,6 +322,9 @@ mod tests {
         assert_eq!(d("7.5").is_multiple_of(&d("2.5")), Some(true));
         assert_eq!(d("0.3").is_multiple_of(&d("0.1")), Some(true));
         assert_eq!(d("1").is_multiple_of(&d("0.3")), Some(false));
+        assert_eq!(d("0").is_multiple_of(&d("1e308")), Some(true));
+        assert_eq!(d("-527.5").is_multiple_of(&d("1e308")), Some(false));
+        assert_eq!(d("2e308").is_multiple_of(&d("1e308")), None);
         assert!(Decimal::parse("1.").is_none() || Decimal::parse("1.").is_some());
         assert!(Decimal::parse("abc").is_none());
     }

@@ -105,11 +105,23 @@ fn uri_reference(ucs: bool) -> String {
     format!("(?:{}|{rel}(?:\\?{query})?(?:#{query})?)", uri(ucs))
 }
 
+/// One RFC 1123 label of 1 to 63 letters, digits and inner hyphens whose
+/// first character is in `first`. Hyphens at both the third and fourth
+/// position mark an A-label (RFC 5891 §4.2.3.1), valid only as Punycode of
+/// a permitted Unicode label; that is not a regular language, so such
+/// labels (`xn--…`) are never written.
+fn label(first: &str) -> String {
+    let (an, anh) = ("[A-Za-z0-9]", "[A-Za-z0-9-]");
+    format!(
+        "(?:{first}(?:{anh}?{an})?|{first}{anh}(?:(?:{an}{an}|-{an})(?:{anh}{{0,58}}{an})?|{an}-{anh}{{0,58}}{an}))"
+    )
+}
+
+/// Dot-separated labels without a trailing dot (validators read the
+/// trailing-dot form of RFC 1034 as invalid); the last label starts with a
+/// letter, as top-level domains are never numeric.
 fn hostname() -> String {
-    let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
-    // The last label starts with a letter (top-level domains are never numeric).
-    let tld = "[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
-    format!("(?:(?:{label}\\.)*{tld}\\.?)")
+    format!("(?:(?:{}\\.)*{})", label("[A-Za-z0-9]"), label("[A-Za-z]"))
 }
 
 /// The whole-string regex (ECMA syntax) for a supported format, with an
@@ -121,14 +133,24 @@ pub(crate) fn format_regex(name: &str) -> Option<(String, Option<u32>)> {
         "date" => (date(), None),
         "time" => (time(), None),
         "duration" => {
-            let d = "(?:[0-9]+D)";
-            let t = "(?:T(?:[0-9]+H(?:[0-9]+M)?(?:[0-9]+S)?|[0-9]+M(?:[0-9]+S)?|[0-9]+S))";
-            (format!("P(?:(?:[0-9]+Y(?:[0-9]+M)?{d}?|[0-9]+M{d}?|{d}){t}?|{t}|[0-9]+W)"), None)
+            // RFC 3339 Appendix A: each unit may only be followed by the
+            // next one (`dur-year = 1*DIGIT "Y" [dur-month]`, ...), so
+            // `P1Y5D` and `PT1H2S` are not durations.
+            let (n, d) = ("[0-9]+", "(?:[0-9]+D)");
+            let t = format!("(?:T(?:{n}H(?:{n}M(?:{n}S)?)?|{n}M(?:{n}S)?|{n}S))");
+            (
+                format!("P(?:(?:{n}Y(?:{n}M{d}?)?|{n}M{d}?|{d}){t}?|{t}|{n}W)"),
+                None,
+            )
         }
         // The local part has at most 64 bytes (RFC 5321): all of them
         // without dots, or up to 32 characters each after an optional dot.
         "email" => (
-            "(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-]{1,64}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-](?:\\.?[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-]){0,31})@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*".to_string(),
+            format!(
+                "{}@{l}(?:\\.{l})*",
+                "(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-]{1,64}|[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-](?:\\.?[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-]){0,31})",
+                l = label("[A-Za-z0-9]")
+            ),
             Some(254),
         ),
         "hostname" | "host-name" => (hostname(), Some(253)),
@@ -138,9 +160,15 @@ pub(crate) fn format_regex(name: &str) -> Option<(String, Option<u32>)> {
         "uri-reference" => (uri_reference(false), None),
         "iri" => (uri(true), None),
         "iri-reference" => (uri_reference(true), None),
-        "uuid" => (format!("{hex}{{8}}-{hex}{{4}}-{hex}{{4}}-{hex}{{4}}-{hex}{{12}}"), None),
+        "uuid" => (
+            format!("{hex}{{8}}-{hex}{{4}}-{hex}{{4}}-{hex}{{4}}-{hex}{{12}}"),
+            None,
+        ),
         "json-pointer" => ("(?:/(?:[^~/]|~[01])*)*".to_string(), None),
-        "relative-json-pointer" => ("(?:0|[1-9][0-9]*)(?:#|(?:/(?:[^~/]|~[01])*)*)".to_string(), None),
+        "relative-json-pointer" => (
+            "(?:0|[1-9][0-9]*)(?:#|(?:/(?:[^~/]|~[01])*)*)".to_string(),
+            None,
+        ),
         "uri-template" => {
             let (_, _, _, unreserved) = uri_parts(false);
             let lit = format!("(?:[^\\x00-\\x20\"'%<>\\\\^`{{|}}]|%[0-9A-Fa-f]{{2}}|{unreserved})");
@@ -153,6 +181,30 @@ pub(crate) fn format_regex(name: &str) -> Option<(String, Option<u32>)> {
     Some(r)
 }
 
+/// A whole-string regex that every string validators accept as `name`
+/// matches: a string outside it is certainly not of the format. Where the
+/// format's own regex is a strict subset of validators' reading, this is
+/// what a negated format subtracts. Formats without a useful bound read as
+/// "any string", so their negation is empty.
+pub(crate) fn format_superset_regex(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "date-time" => "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}[\\s\\S]*",
+        "date" => "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+        "time" => "[0-9]{2}:[0-9]{2}:[0-9]{2}[\\s\\S]+",
+        "duration" => "P[0-9YMWDTHS]+",
+        "email" => "[\\s\\S]*@[\\s\\S]*",
+        "hostname" | "host-name" => "[A-Za-z0-9.\\-]{1,253}",
+        "ipv4" | "ip-address" => "[0-9.]{7,15}",
+        "ipv6" => "[0-9A-Fa-f:.]{2,45}",
+        "uri" | "iri" => "[A-Za-z][A-Za-z0-9+.\\-]*:[\\s\\S]*",
+        "uuid" => "[0-9A-Fa-f\\-]{32,36}",
+        "json-pointer" => "(?:/[\\s\\S]*)?",
+        "relative-json-pointer" => "[0-9][\\s\\S]*",
+        "uri-reference" | "iri-reference" | "uri-template" => "[\\s\\S]*",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,7 +215,26 @@ mod tests {
         let full = format!("^(?:{re})$");
         let node = parse_ecma(&full).unwrap_or_else(|e| panic!("{name}: {e}"));
         let d = encoded_dfa(&search_language(&node, &full).unwrap(), 200_000).unwrap();
+        // The service's validator must agree with every accepted example.
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&serde_json::json!({ "format": name }))
+            .unwrap();
+        let wide = format!("^(?:{})$", format_superset_regex(name).unwrap());
+        let wide = encoded_dfa(
+            &search_language(&parse_ecma(&wide).unwrap(), &wide).unwrap(),
+            200_000,
+        )
+        .unwrap();
         for g in good {
+            assert!(
+                validator.is_valid(&serde_json::json!(g)),
+                "the validator refuses {g} as {name}"
+            );
+            assert!(
+                wide.matches(format!("\"{g}\"").as_bytes()),
+                "the superset of {name} misses {g}"
+            );
             assert!(
                 d.matches(format!("\"{g}\"").as_bytes()),
                 "{name} should accept {g}"
@@ -219,8 +290,15 @@ mod tests {
         );
         check(
             "duration",
-            &["P1D", "PT1H30M", "P1Y2M3DT4H5M6S", "P2W"],
-            &["P", "PT", "1D", "P1H"],
+            &[
+                "P1D",
+                "PT1H30M",
+                "P1Y2M3DT4H5M6S",
+                "P2W",
+                "PT400M8968S",
+                "P1Y2M",
+            ],
+            &["P", "PT", "1D", "P1H", "P1Y5D", "PT1H2S", "P1WT1H", "P1D2M"],
         );
     }
 
@@ -248,14 +326,34 @@ mod tests {
                 "example.com",
                 "a-b.c",
                 "localhost",
-                "xn--bcher-kva.example.",
+                "a1-b2.c-d",
+                "ab-c.d",
+                "abc-d.ef",
+                "a--b.c",
             ],
-            &["-a.com", "a..b", "exa mple.com", "123"],
+            &[
+                "-a.com",
+                "a..b",
+                "exa mple.com",
+                "123",
+                "example.",
+                "a.",
+                "0---0.a",
+                "ab--c.d",
+                "XN--aa---o47jg78q",
+                "xn--bcher-kva.example",
+            ],
         );
         check(
             "email",
             &["john.doe@example.com", "a+b@c"],
-            &["@example.com", "john@", "a b@c.com", "john.doe"],
+            &[
+                "@example.com",
+                "john@",
+                "a b@c.com",
+                "john.doe",
+                "a@ab--c.d",
+            ],
         );
         check(
             "uri",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
 
-use super::formats::format_regex;
+use super::formats::{format_regex, format_superset_regex};
 use super::ir::StrSpec;
 use super::parse::Ctx;
 use crate::dfa::{Dfa, SetOp};
@@ -102,6 +102,23 @@ pub(crate) fn format_dfa(name: &str) -> Result<(Arc<Dfa>, Option<u32>), CompileE
     Ok((d, max))
 }
 
+/// The strings outside of which no validator accepts format `name`.
+fn format_superset_dfa(name: &str) -> Result<Arc<Dfa>, CompileError> {
+    let Some(re) = format_superset_regex(name) else {
+        return Err(CompileError::unsupported(
+            "format",
+            "",
+            format!("format \"{name}\""),
+        ));
+    };
+    cached(&format!("fmtw:{name}"), || {
+        let full = format!("^(?:{re})$");
+        let node = parse_ecma(&full)?;
+        let rx = search_language(&node, &full)?;
+        encoded_dfa(&rx, DFA_STATE_LIMIT * 4).map_err(|e| dfa_err("format", name, e))
+    })
+}
+
 fn combine(a: &Dfa, b: &Dfa, op: SetOp, what: &str) -> Result<Arc<Dfa>, CompileError> {
     Dfa::product(a, b, op, DFA_STATE_LIMIT * 4)
         .map(Arc::new)
@@ -139,12 +156,18 @@ pub(crate) fn string_dfa(
             hi = hi.min(m);
         }
     }
+    // A string left outside a pattern must be outside every validator's
+    // reading of it (engines disagree on `.`, `\d`, `\w` and `\s`, and
+    // one validator reads `.` differently once a look-ahead is present).
     for p in &spec.not_patterns {
-        let d = pattern_dfa(ctx, p)?;
+        let d = widest_pattern_dfa(p)?;
         dfa = combine(&dfa, &d, SetOp::Difference, "pattern")?;
     }
+    // A format's language here is a subset of what validators accept (no
+    // A-labels, leap seconds at whole-hour offsets only, ...), so a string
+    // that must not be of the format is taken from outside a superset.
     for f in &spec.not_formats {
-        let (d, _) = format_dfa(f)?;
+        let d = format_superset_dfa(f)?;
         dfa = combine(&dfa, &d, SetOp::Difference, "format")?;
     }
     if !spec.excluded.is_empty() {

@@ -215,18 +215,50 @@ mod tests {
 
     #[test]
     fn documented_statuses_are_not_problems() {
-        assert!(Record::answered(Kind::Extract, 200, 1.0, "{}").problem.is_none());
-        assert!(Record::answered(Kind::Chat, 429, 1.0, ERROR).problem.is_none());
-        assert!(Record::answered(Kind::BadSchema, 400, 1.0, ERROR).problem.is_none());
+        assert!(
+            Record::answered(Kind::Extract, 200, 1.0, "{}")
+                .problem
+                .is_none()
+        );
+        assert!(
+            Record::answered(Kind::Chat, 429, 1.0, ERROR)
+                .problem
+                .is_none()
+        );
+        assert!(
+            Record::answered(Kind::BadSchema, 400, 1.0, ERROR)
+                .problem
+                .is_none()
+        );
     }
 
     #[test]
     fn server_errors_wrong_refusals_and_untyped_errors_are() {
-        assert!(Record::answered(Kind::Extract, 500, 1.0, ERROR).problem.is_some());
-        assert!(Record::answered(Kind::Extract, 422, 1.0, ERROR).problem.is_some());
-        assert!(Record::answered(Kind::BadSchema, 200, 1.0, "{}").problem.is_some());
-        assert!(Record::answered(Kind::Chat, 429, 1.0, "busy").problem.is_some());
-        assert!(Record::transport(Kind::Chat, "reset".into()).problem.is_some());
+        assert!(
+            Record::answered(Kind::Extract, 500, 1.0, ERROR)
+                .problem
+                .is_some()
+        );
+        assert!(
+            Record::answered(Kind::Extract, 422, 1.0, ERROR)
+                .problem
+                .is_some()
+        );
+        assert!(
+            Record::answered(Kind::BadSchema, 200, 1.0, "{}")
+                .problem
+                .is_some()
+        );
+        assert!(
+            Record::answered(Kind::Chat, 429, 1.0, "busy")
+                .problem
+                .is_some()
+        );
+        assert!(
+            Record::transport(Kind::Chat, "reset".into())
+                .problem
+                .is_some()
+        );
     }
 
     #[test]
@@ -234,9 +266,21 @@ mod tests {
         let good = "data: {\"choices\":[]}\n\ndata: [DONE]\n\n";
         let cut = "data: {\"choices\":[]}\n\n";
         let failed = "data: {\"error\":{\"type\":\"internal_error\"}}\n\ndata: [DONE]\n\n";
-        assert!(Record::answered(Kind::ChatStream, 200, 1.0, good).problem.is_none());
-        assert!(Record::answered(Kind::ChatStream, 200, 1.0, cut).problem.is_some());
-        assert!(Record::answered(Kind::ChatStream, 200, 1.0, failed).problem.is_some());
+        assert!(
+            Record::answered(Kind::ChatStream, 200, 1.0, good)
+                .problem
+                .is_none()
+        );
+        assert!(
+            Record::answered(Kind::ChatStream, 200, 1.0, cut)
+                .problem
+                .is_some()
+        );
+        assert!(
+            Record::answered(Kind::ChatStream, 200, 1.0, failed)
+                .problem
+                .is_some()
+        );
     }
 
     #[test]
