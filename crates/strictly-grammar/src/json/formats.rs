@@ -171,7 +171,8 @@ pub(crate) fn format_regex(name: &str) -> Option<(String, Option<u32>)> {
         ),
         "uri-template" => {
             let (_, _, _, unreserved) = uri_parts(false);
-            let lit = format!("(?:[^\\x00-\\x20\"'%<>\\\\^`{{|}}]|%[0-9A-Fa-f]{{2}}|{unreserved})");
+            let lit =
+                format!("(?:[^\\x00-\\x20\\x7f\"'%<>\\\\^`{{|}}]|%[0-9A-Fa-f]{{2}}|{unreserved})");
             let var = "(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})(?:\\.?(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2}))*(?::[1-9][0-9]{0,3}|\\*)?";
             let expr = format!("\\{{[+#./;?&=,!@|]?{var}(?:,{var})*\\}}");
             (format!("(?:{lit}|{expr})*"), None)
@@ -379,5 +380,10 @@ mod tests {
             ],
         );
         check("json-pointer", &["", "/a/b", "/a~1b/~0"], &["a", "/a~2"]);
+        check(
+            "uri-template",
+            &["http://example.com/{id}", "{+path}/x", "a{x:3}", "{a,b*}"],
+            &["a\u{7f}b", "{", "a}b", "{x:0}"],
+        );
     }
 }

@@ -17,6 +17,7 @@ mod negate;
 mod numbers;
 mod object;
 mod parse;
+mod refs;
 mod strings;
 mod validate;
 mod value;

@@ -6,6 +6,7 @@ use super::JsonOptions;
 use super::decimal::Decimal;
 use super::ir::{AddRule, ArrSpec, ObjSpec, Schema, StrSpec};
 use super::numbers::{Bound, NumSpec};
+use super::refs::{RefIndex, percent_decode};
 use crate::error::CompileError;
 use crate::hash::FastMap;
 
@@ -50,9 +51,7 @@ pub(crate) struct Ctx<'a> {
     pub options: JsonOptions,
     pub defs: Vec<Def>,
     def_ids: FastMap<String, usize>,
-    /// `$id` URIs (without fragment) → JSON Pointer of the schema with that id.
-    ids: FastMap<String, String>,
-    root_id: Option<String>,
+    refs: RefIndex,
     /// Nesting of merges through references, to stop runaway expansion.
     pub depth: usize,
     /// Lazy intersections already made: (definition, operand, order) → id.
@@ -65,10 +64,6 @@ pub(crate) fn ptr_push(ptr: &str, key: &str) -> String {
     format!("{ptr}/{}", key.replace('~', "~0").replace('/', "~1"))
 }
 
-fn strip_fragment(uri: &str) -> &str {
-    uri.split('#').next().unwrap_or("")
-}
-
 impl<'a> Ctx<'a> {
     pub fn new(root: &'a Value, options: JsonOptions) -> Ctx<'a> {
         let draft = match root.get("$schema").and_then(Value::as_str) {
@@ -78,71 +73,17 @@ impl<'a> Ctx<'a> {
             Some(s) if s.contains("2019-09") => Draft::D2019,
             _ => Draft::D2020,
         };
-        let mut ctx = Ctx {
+        Ctx {
             root,
             draft,
             options,
             defs: Vec::new(),
             def_ids: FastMap::default(),
-            ids: FastMap::default(),
-            root_id: None,
+            refs: RefIndex::new(root, draft),
             depth: 0,
             lazy_ids: FastMap::default(),
             deadline: std::time::Instant::now() + options.time_budget,
             ticks: 0,
-        };
-        let id_key = if draft == Draft::D4 { "id" } else { "$id" };
-        ctx.root_id = root
-            .get(id_key)
-            .and_then(Value::as_str)
-            .map(|s| strip_fragment(s).to_string());
-        ctx.index_ids(root, "#", id_key, 0);
-        ctx
-    }
-
-    fn index_ids(&mut self, v: &Value, ptr: &str, id_key: &str, depth: usize) {
-        if depth > 64 {
-            return;
-        }
-        match v {
-            Value::Object(m) => {
-                if let Some(id) = m.get(id_key).and_then(Value::as_str) {
-                    let base = strip_fragment(id);
-                    if !base.is_empty() {
-                        self.ids
-                            .entry(base.to_string())
-                            .or_insert_with(|| ptr.to_string());
-                        // Also index the last path segment, for relative ids.
-                        if let Some(last) = base.rsplit('/').next() {
-                            self.ids
-                                .entry(last.to_string())
-                                .or_insert_with(|| ptr.to_string());
-                        }
-                    }
-                    if let Some(anchor) = id.strip_prefix('#') {
-                        self.ids
-                            .entry(format!("#{anchor}"))
-                            .or_insert_with(|| ptr.to_string());
-                    }
-                }
-                if let Some(a) = m.get("$anchor").and_then(Value::as_str) {
-                    self.ids
-                        .entry(format!("#{a}"))
-                        .or_insert_with(|| ptr.to_string());
-                }
-                for (k, x) in m {
-                    if matches!(k.as_str(), "enum" | "const" | "examples" | "default") {
-                        continue;
-                    }
-                    self.index_ids(x, &ptr_push(ptr, k), id_key, depth + 1);
-                }
-            }
-            Value::Array(a) => {
-                for (i, x) in a.iter().enumerate() {
-                    self.index_ids(x, &ptr_push(ptr, &i.to_string()), id_key, depth + 1);
-                }
-            }
-            _ => {}
         }
     }
 
@@ -158,33 +99,7 @@ impl<'a> Ctx<'a> {
 
     /// Resolves a `$ref` to a definition id.
     pub fn resolve_ref(&mut self, r: &str, at: &str) -> Result<usize, CompileError> {
-        let (base, frag) = match r.find('#') {
-            Some(i) => (&r[..i], &r[i + 1..]),
-            None => (r, ""),
-        };
-        let ptr = if base.is_empty() || Some(base) == self.root_id.as_deref() {
-            if frag.is_empty() || frag.starts_with('/') {
-                format!("#{frag}")
-            } else {
-                self.ids.get(&format!("#{frag}")).cloned().ok_or_else(|| {
-                    CompileError::RemoteRef {
-                        reference: r.to_string(),
-                        pointer: crate::error::plain_pointer(at),
-                    }
-                })?
-            }
-        } else if let Some(p) = self.ids.get(base).cloned() {
-            if frag.is_empty() {
-                p
-            } else {
-                format!("{p}{frag}")
-            }
-        } else {
-            return Err(CompileError::RemoteRef {
-                reference: r.to_string(),
-                pointer: crate::error::plain_pointer(at),
-            });
-        };
+        let ptr = self.refs.pointer_of(r, at)?;
         if self.lookup(&ptr).is_none() {
             return Err(CompileError::invalid(
                 "$ref",
@@ -829,22 +744,4 @@ impl<'a> Ctx<'a> {
         }
         super::object::expand_dependencies(self, obj, deps, ptr)
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
