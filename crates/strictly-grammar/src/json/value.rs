@@ -5,12 +5,14 @@ use serde_json::Value;
 use super::compile::{Compiler, dfa_error};
 use super::ir::decimal_of;
 use super::numbers::{Bound, NumSpec, number_dfa};
+use super::parse::Draft;
 use super::strings::encode_quoted;
 use crate::error::CompileError;
 use crate::grammar::{DFA_STATE_LIMIT, Sym};
 
 impl Compiler<'_, '_> {
-    /// Exactly `v` (numbers in any plain notation of the same value).
+    /// Exactly `v` (numbers in any plain notation of the same value, but
+    /// see draft 4 below).
     pub fn literal_value(&mut self, v: &Value, ptr: &str) -> Result<Sym, CompileError> {
         self.check_size(ptr)?;
         Ok(match v {
@@ -20,11 +22,16 @@ impl Compiler<'_, '_> {
             Value::Number(_) => {
                 let d = decimal_of(v)
                     .ok_or_else(|| CompileError::invalid("enum", ptr, "number out of range"))?;
+                let integer = self.ctx.draft == Draft::D4 && d.is_integer();
                 let b = Bound {
                     value: d,
                     exclusive: false,
                 };
+                // Draft 4 calls `1.0` no integer, so an integral value is
+                // written without a fraction there (`type: integer` may sit
+                // beside the enum).
                 let spec = NumSpec {
+                    integer,
                     min: Some(b.clone()),
                     max: Some(b),
                     ..Default::default()
