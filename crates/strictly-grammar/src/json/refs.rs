@@ -128,34 +128,23 @@ impl RefIndex {
 
     /// The `#/…` pointer a `$ref` found at `at` points to.
     pub fn pointer_of(&self, r: &str, at: &str) -> Result<String, CompileError> {
-        let (base, frag) = match r.find('#') {
-            Some(i) => (&r[..i], &r[i + 1..]),
-            None => (r, ""),
+        let (base, frag) = r.split_once('#').unwrap_or((r, ""));
+        let remote = || CompileError::RemoteRef {
+            reference: r.to_string(),
+            pointer: crate::error::plain_pointer(at),
         };
-        let ptr = if base.is_empty() || Some(base) == self.root_id.as_deref() {
+        if base.is_empty() || Some(base) == self.root_id.as_deref() {
             if frag.is_empty() || frag.starts_with('/') {
-                format!("#{frag}")
-            } else {
-                self.ids.get(&format!("#{frag}")).cloned().ok_or_else(|| {
-                    CompileError::RemoteRef {
-                        reference: r.to_string(),
-                        pointer: crate::error::plain_pointer(at),
-                    }
-                })?
+                return Ok(format!("#{frag}"));
             }
-        } else if let Some(p) = self.ids.get(base).cloned() {
-            if frag.is_empty() {
-                p
-            } else {
-                format!("{p}{frag}")
-            }
-        } else {
-            return Err(CompileError::RemoteRef {
-                reference: r.to_string(),
-                pointer: crate::error::plain_pointer(at),
-            });
-        };
-        Ok(ptr)
+            return self
+                .ids
+                .get(&format!("#{frag}"))
+                .cloned()
+                .ok_or_else(remote);
+        }
+        let p = self.ids.get(base).ok_or_else(remote)?;
+        Ok(format!("{p}{frag}"))
     }
 }
 

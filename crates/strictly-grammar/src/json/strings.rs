@@ -93,12 +93,7 @@ pub(crate) fn format_dfa(name: &str) -> Result<(Arc<Dfa>, Option<u32>), CompileE
             format!("format \"{name}\""),
         ));
     };
-    let d = cached(&format!("fmt:{name}"), || {
-        let full = format!("^(?:{re})$");
-        let node = parse_ecma(&full)?;
-        let rx = search_language(&node, &full)?;
-        encoded_dfa(&rx, DFA_STATE_LIMIT * 4).map_err(|e| dfa_err("format", name, e))
-    })?;
+    let d = whole_string_dfa(&format!("fmt:{name}"), &re, name)?;
     Ok((d, max))
 }
 
@@ -111,7 +106,12 @@ fn format_superset_dfa(name: &str) -> Result<Arc<Dfa>, CompileError> {
             format!("format \"{name}\""),
         ));
     };
-    cached(&format!("fmtw:{name}"), || {
+    whole_string_dfa(&format!("fmtw:{name}"), re, name)
+}
+
+/// The strings (JSON-encoded) that `re` matches whole, cached under `key`.
+fn whole_string_dfa(key: &str, re: &str, name: &str) -> Result<Arc<Dfa>, CompileError> {
+    cached(key, || {
         let full = format!("^(?:{re})$");
         let node = parse_ecma(&full)?;
         let rx = search_language(&node, &full)?;

@@ -22,14 +22,14 @@ impl Compiler<'_, '_> {
             Value::Number(_) => {
                 let d = decimal_of(v)
                     .ok_or_else(|| CompileError::invalid("enum", ptr, "number out of range"))?;
+                // Draft 4 calls `1.0` no integer, so an integral value is
+                // written without a fraction there (`type: integer` may sit
+                // beside the enum).
                 let integer = self.ctx.draft == Draft::D4 && d.is_integer();
                 let b = Bound {
                     value: d,
                     exclusive: false,
                 };
-                // Draft 4 calls `1.0` no integer, so an integral value is
-                // written without a fraction there (`type: integer` may sit
-                // beside the enum).
                 let spec = NumSpec {
                     integer,
                     min: Some(b.clone()),
