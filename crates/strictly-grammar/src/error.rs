@@ -70,8 +70,12 @@ pub enum CompileError {
         reason: String,
     },
     /// A GBNF grammar that cannot be parsed or used.
-    #[error("GBNF error at line {line}: {reason}")]
-    Gbnf { line: usize, reason: String },
+    #[error("GBNF error at line {line}, column {column}: {reason}")]
+    Gbnf {
+        line: usize,
+        column: usize,
+        reason: String,
+    },
     /// A JSON document that could not be parsed as a schema.
     #[error("the schema is not valid JSON: {0}")]
     Json(String),

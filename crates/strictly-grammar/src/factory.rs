@@ -260,6 +260,30 @@ impl Factory {
         self.compile_json_schema(&v, options)
     }
 
+    /// Compiles (or fetches from the cache) a GBNF grammar (see `gbnf`).
+    pub fn compile_gbnf(&self, text: &str) -> Result<Arc<CompiledGrammar>, CompileError> {
+        let key = format!("gbnf\0{text}");
+        self.cached(key.as_bytes(), false, || crate::gbnf::compile(text))
+    }
+
+    /// Compiles (or fetches from the cache) a regex the whole answer must
+    /// match (see `text`).
+    pub fn compile_regex(&self, pattern: &str) -> Result<Arc<CompiledGrammar>, CompileError> {
+        let key = format!("regex\0{pattern}");
+        self.cached(key.as_bytes(), false, || crate::text::regex(pattern))
+    }
+
+    /// Compiles (or fetches from the cache) a choice among strings.
+    pub fn compile_choice(&self, choices: &[String]) -> Result<Arc<CompiledGrammar>, CompileError> {
+        let mut key = b"choice".to_vec();
+        for c in choices {
+            // Length-prefixed, so no two lists share a key.
+            key.extend_from_slice(&(c.len() as u64).to_le_bytes());
+            key.extend_from_slice(c.as_bytes());
+        }
+        self.cached(&key, false, || crate::text::choice(choices))
+    }
+
     /// Wraps an already built grammar (no caching), e.g. from a `GrammarBuilder`.
     pub fn from_grammar(&self, grammar: Grammar) -> Arc<CompiledGrammar> {
         Arc::new(self.register(grammar, [0; 32], false))

@@ -1,0 +1,24 @@
+//! GBNF, the grammar format of llama.cpp, as a constraint kind: parsed
+//! (`parse`) and lowered into the same typed grammar JSON Schemas compile
+//! into (`lower`), so masks, forced tokens and completions work alike.
+//!
+//! Characters are Unicode scalar values, as in llama.cpp: `[^"]` and `.`
+//! match any one character (never a lone byte of one), and literals and
+//! classes may hold any character or escape (`\n`, `\xHH`, `\uHHHH`, …).
+//! The start rule is `root`.
+
+mod lower;
+mod parse;
+
+use crate::error::CompileError;
+use crate::grammar::Grammar;
+
+
+/// Compiles GBNF text into a grammar over the bytes of the text it accepts.
+pub(crate) fn compile(src: &str) -> Result<Grammar, CompileError> {
+    let rules = parse::parse(src)?;
+    lower::lower(src, &rules)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,228 @@
+use crate::error::CompileError;
+use crate::{Factory, Vocabulary};
+
+/// A vocabulary of every byte alone plus a few longer tokens, so masks can
+/// be compared with committing byte by byte.
+fn factory() -> std::sync::Arc<Factory> {
+    Factory::new(Vocabulary::byte_level(&[
+        b"ab", b"true", b"\"a", b"\",", b"[1", b"],", b"\xc3\xa9", b"12",
+    ]))
+}
+
+fn accepts(grammar: &str, text: &str) -> bool {
+    let f = factory();
+    let g = f.compile_gbnf(grammar).unwrap_or_else(|e| panic!("{e}"));
+    let mut m = f.matcher(&g);
+    m.commit_bytes(text.as_bytes()).is_ok() && m.is_accepting()
+}
+
+fn error(grammar: &str) -> (usize, usize, String) {
+    match factory().compile_gbnf(grammar) {
+        Err(CompileError::Gbnf {
+            line,
+            column,
+            reason,
+        }) => (line, column, reason),
+        other => panic!("expected a GBNF error, got {other:?}"),
+    }
+}
+
+#[test]
+fn literals_alternatives_and_groups() {
+    let g = r#"root ::= "yes" | "no" | ("may" "be")"#;
+    for ok in ["yes", "no", "maybe"] {
+        assert!(accepts(g, ok), "{ok}");
+    }
+    for bad in ["", "ye", "yesno", "may"] {
+        assert!(!accepts(g, bad), "{bad}");
+    }
+}
+
+#[test]
+fn quantifiers() {
+    let g = r#"root ::= "a"* "b"+ "c"? [0-9]{2} [x]{1,} [y]{0,2}"#;
+    for ok in ["b12x", "aabbc12xxy", "bb99xyy"] {
+        assert!(accepts(g, ok), "{ok}");
+    }
+    for bad in ["12x", "b1x", "b123x", "b12", "b12xyyy"] {
+        assert!(!accepts(g, bad), "{bad}");
+    }
+}
+
+#[test]
+fn classes_are_characters_not_bytes() {
+    let g = r#"root ::= "\"" [^"\\]* "\"""#;
+    assert!(accepts(g, "\"é日本\""));
+    assert!(!accepts(g, "\"a\\\""));
+    let dot = "root ::= . .";
+    assert!(accepts(dot, "é😀"));
+    assert!(!accepts(dot, "é"));
+    let mut m = {
+        let f = factory();
+        let g = f.compile_gbnf("root ::= [^a]").unwrap();
+        f.matcher(&g)
+    };
+    // The first byte of "é" is allowed, a lone continuation byte is not.
+    assert!(m.commit_bytes(&[0xc3]).is_ok());
+    assert!(m.commit_bytes(&[0xc3]).is_err());
+}
+
+#[test]
+fn escapes_ranges_and_negation() {
+    let g = r#"root ::= [\x41-\x43] "\u00e9" [\]\-] [^\n]"#;
+    assert!(accepts(g, "Bé]x"));
+    assert!(accepts(g, "Aé-\t"));
+    assert!(!accepts(g, "Dé]x"));
+    assert!(!accepts(g, "Bé]\n"));
+}
+
+#[test]
+fn recursion_left_and_right() {
+    let g = "root ::= expr\nexpr ::= expr \"+\" term | term\nterm ::= \"(\" expr \")\" | [0-9]+\n";
+    for ok in ["1", "1+2", "(1+2)+30", "((4))"] {
+        assert!(accepts(g, ok), "{ok}");
+    }
+    for bad in ["", "+", "1+", "(1", "1)"] {
+        assert!(!accepts(g, bad), "{bad}");
+    }
+}
+
+#[test]
+fn rules_span_lines_inside_parentheses_and_after_bars() {
+    let g = r#"
+# a comment line
+root ::= (
+    "a"   # inside a group
+    "b"
+  ) tail
+tail ::=
+  "x" |
+  "y"
+  | "z"
+"#;
+    for ok in ["abx", "aby", "abz"] {
+        assert!(accepts(g, ok), "{ok}");
+    }
+    assert!(!accepts(g, "ab"));
+}
+
+/// llama.cpp's own `json.gbnf`, as it ships.
+#[test]
+fn the_json_grammar_of_llama_cpp() {
+    let g = r#"root   ::= object
+value  ::= object | array | string | number | ("true" | "false" | "null") ws
+
+object ::=
+  "{" ws (
+            string ":" ws value
+    ("," ws string ":" ws value)*
+  )? "}" ws
+
+array  ::=
+  "[" ws (
+            value
+    ("," ws value)*
+  )? "]" ws
+
+string ::=
+  "\"" (
+    [^"\\\x7F\x00-\x1F] |
+    "\\" (["\\bfnrt] | "u" [0-9a-fA-F]{4}) # escapes
+  )* "\"" ws
+
+number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9] [1-9]{0,15})? ws
+
+# Optional space: by convention, applied in this grammar after literal chars when allowed
+ws ::= | " " | "\n" [ \t]{0,20}
+"#;
+    for ok in [
+        r#"{"a": [1, 2.5, true, null], "b": {"c": "d\u00e9"}}"#,
+        "{}",
+        "{\"k\":\n  \"v\"}",
+    ] {
+        assert!(accepts(g, ok), "{ok}");
+    }
+    for bad in ["[1]", "{\"a\":}", "{\"a\":tru}", "{\"a\":\"\x01\"}"] {
+        assert!(!accepts(g, bad), "{bad}");
+    }
+}
+
+#[test]
+fn masks_match_committing_token_by_token() {
+    let f = factory();
+    let g = f
+        .compile_gbnf(concat!(
+            r#"root ::= "[" (item ("," item)*)? "]""#,
+            "\n",
+            r#"item ::= "\"" [a-z]* "\"" | [0-9]+ | "true""#
+        ))
+        .unwrap();
+    let mut m = f.matcher(&g);
+    for step in [&b"["[..], b"\"ab", b"\",", b"12", b",", b"true"] {
+        let mask = m.compute_mask();
+        for id in 0..f.vocab().len() as u32 {
+            let ok = m.commit_token(id).is_ok();
+            if ok {
+                m.rollback(1).unwrap();
+            }
+            assert_eq!(mask.contains(id), ok, "after {:?}: token {id}", m.debug_position());
+        }
+        m.commit_bytes(step).unwrap();
+    }
+    m.commit_bytes(b"]").unwrap();
+    assert!(m.is_accepting());
+}
+
+#[test]
+fn errors_name_the_line_and_column() {
+    assert_eq!(error("root ::= \"a\" b").0, 1);
+    let (line, column, reason) = error("root ::= \"a\"\n  other\n");
+    assert_eq!((line, column), (2, 3), "{reason}");
+    let (line, column, reason) = error("root ::= x\nx ::= \"a\" missing");
+    assert_eq!((line, column), (2, 11), "{reason}");
+    assert!(reason.contains("missing"), "{reason}");
+    let (line, column, _) = error("root ::= [a-");
+    assert_eq!((line, column), (1, 10));
+    let (line, column, _) = error("root ::= \"abc");
+    assert_eq!((line, column), (1, 10));
+    let (line, _, reason) = error("root ::= (\"a\"");
+    assert_eq!(line, 1, "{reason}");
+    let (_, _, reason) = error("start ::= \"a\"");
+    assert!(reason.contains("root"), "{reason}");
+    let (line, _, reason) = error("root ::= \"a\"\nroot ::= \"b\"");
+    assert_eq!(line, 2);
+    assert!(reason.contains("line 1"), "{reason}");
+    let (_, column, _) = error("root ::= \"a\"{3,2}");
+    assert_eq!(column, 13);
+    let (_, _, reason) = error("root ::= [z-a]");
+    assert!(reason.contains("reversed"), "{reason}");
+    let (_, _, reason) = error("root ::= \"\\q\"");
+    assert!(reason.contains("escape"), "{reason}");
+    let (_, _, reason) = error("root ::= \"\\uD800\"");
+    assert!(reason.contains("not a character"), "{reason}");
+    let (_, _, reason) = error("root ::= \"a\"{99999}");
+    assert!(reason.contains("at most"), "{reason}");
+    let (_, _, reason) = error("root ::= [] ");
+    assert!(reason.contains("no string"), "{reason}");
+    let (_, column, _) = error("root ::= \"a\" b ::= \"c\"");
+    assert_eq!(column, 14);
+}
+
+#[test]
+fn arbitrary_text_never_panics() {
+    let pieces = [
+        "root", " ::= ", "\"", "[", "]", "(", ")", "|", "*", "{", "}", ",", "\\", "\n", "#", "a",
+        "^", "-", "2", "é", "<", ".", "?", "+", "x ::= ", "\\u",
+    ];
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    for _ in 0..3000 {
+        let mut s = String::new();
+        for _ in 0..(seed % 24) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            s.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+        }
+        let _ = super::compile(&s);
+    }
+}
