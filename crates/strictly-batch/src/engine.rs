@@ -97,7 +97,10 @@ pub fn convert(err: EngineError) -> ExtractError {
         ErrorKind::Timeout => ExtractErrorKind::Timeout,
         ErrorKind::Cancelled => ExtractErrorKind::Cancelled,
         ErrorKind::Unavailable => ExtractErrorKind::Unavailable,
-        ErrorKind::InvalidRequest | ErrorKind::Internal => ExtractErrorKind::Internal,
+        // Extraction sends schemas only: a text format cannot occur here.
+        ErrorKind::InvalidRequest | ErrorKind::InvalidFormat | ErrorKind::Internal => {
+            ExtractErrorKind::Internal
+        }
     };
     ExtractError::new(kind, err.to_string())
 }

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::request::TextFormat;
+
 /// Allowed tokens as a bitset over the whole vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenMask {
@@ -140,6 +142,16 @@ impl SchemaError {
     }
 }
 
+/// A regex, choice or grammar the compiler refuses; the message says where
+/// (a pattern offset, a GBNF line and column).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("invalid {kind}: {message}")]
+pub struct TextFormatError {
+    /// `regex`, `choice` or `grammar`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
 /// A token the matcher cannot accept in its current state.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("token {token} is not allowed here: {reason}")]
@@ -155,12 +167,19 @@ pub trait ConstraintCompiler: Send + Sync + 'static {
 
     /// A grammar accepting any JSON object.
     fn compile_json_object(&self) -> Result<Arc<dyn Grammar>, SchemaError>;
+
+    /// A grammar accepting exactly the texts of `format`.
+    fn compile_text(&self, format: &TextFormat) -> Result<Arc<dyn Grammar>, TextFormatError>;
 }
 
 /// A compiled, immutable grammar shared by every sequence that uses it.
 pub trait Grammar: Send + Sync {
     /// A fresh matcher at the grammar's start.
     fn matcher(&self) -> Box<dyn Matcher>;
+
+    /// Whether the whole of `text` is in the grammar's language: the last
+    /// check of answers that no other validator can judge (GBNF).
+    fn accepts(&self, text: &str) -> bool;
 }
 
 /// Per-sequence grammar state.

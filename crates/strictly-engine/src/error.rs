@@ -30,6 +30,10 @@ pub enum EngineError {
     #[error("schema too complex at '{pointer}': {message}")]
     SchemaTooComplex { pointer: String, message: String },
 
+    /// A regex, choice list or GBNF grammar that cannot be compiled.
+    #[error(transparent)]
+    InvalidFormat(#[from] crate::constraint::TextFormatError),
+
     /// The prompt (instructions, schema and document) does not fit.
     #[error(
         "the prompt has {prompt_tokens} tokens; at most {max_prompt_tokens} fit \
@@ -94,6 +98,7 @@ pub enum ErrorKind {
     InvalidRequest,
     InvalidSchema,
     SchemaTooComplex,
+    InvalidFormat,
     PromptTooLong,
     Unsatisfiable,
     Timeout,
@@ -110,6 +115,7 @@ impl EngineError {
             Self::InvalidRequest(_) => ErrorKind::InvalidRequest,
             Self::InvalidSchema { .. } => ErrorKind::InvalidSchema,
             Self::SchemaTooComplex { .. } => ErrorKind::SchemaTooComplex,
+            Self::InvalidFormat(_) => ErrorKind::InvalidFormat,
             Self::PromptTooLong { .. } => ErrorKind::PromptTooLong,
             Self::Unsatisfiable { .. } => ErrorKind::Unsatisfiable,
             Self::Timeout(_) => ErrorKind::Timeout,

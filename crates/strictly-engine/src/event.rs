@@ -72,7 +72,8 @@ pub struct TokenEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completion {
     pub text: String,
-    /// The parsed answer of a JSON-constrained request, already validated.
+    /// The parsed answer of a JSON-constrained request, already validated
+    /// (plain-text constraints are validated too; their answer is `text`).
     pub json: Option<Value>,
     pub finish_reason: FinishReason,
     pub usage: Usage,

@@ -9,7 +9,10 @@ use serde_json::Value;
 use strictly_grammar::JsonOptions;
 use strictly_grammar::{CompileError, CompiledGrammar, Factory, Vocabulary};
 
-use crate::constraint::{self, ConstraintCompiler, MatchError, SchemaError, TokenMask};
+use crate::constraint::{
+    self, ConstraintCompiler, MatchError, SchemaError, TextFormatError, TokenMask,
+};
+use crate::request::TextFormat;
 use crate::model::TextCodec;
 
 /// Compiles JSON Schemas with [`strictly_grammar`].
@@ -74,6 +77,30 @@ impl ConstraintCompiler for GrammarCompiler {
     fn compile_json_object(&self) -> Result<Arc<dyn constraint::Grammar>, SchemaError> {
         self.compile(&serde_json::json!({"type": "object"}))
     }
+
+    fn compile_text(
+        &self,
+        format: &TextFormat,
+    ) -> Result<Arc<dyn constraint::Grammar>, TextFormatError> {
+        let err = |message: String| TextFormatError {
+            kind: format.kind(),
+            message,
+        };
+        let grammar = match format {
+            TextFormat::Regex(pattern) => self.factory.compile_regex(pattern),
+            TextFormat::Choice(list) => self.factory.compile_choice(list),
+            TextFormat::Gbnf(text) => {
+                let text =
+                    strictly_grammar::library::resolve(text).map_err(|e| err(e.to_string()))?;
+                self.factory.compile_gbnf(text)
+            }
+        }
+        .map_err(|e| err(e.to_string()))?;
+        Ok(Arc::new(Compiled {
+            factory: self.factory.clone(),
+            grammar,
+        }))
+    }
 }
 
 struct Compiled {
@@ -86,6 +113,11 @@ impl constraint::Grammar for Compiled {
         let inner = self.factory.matcher(&self.grammar);
         let scratch = strictly_grammar::TokenMask::new(inner.vocab_len());
         Box::new(GrammarMatcher { inner, scratch })
+    }
+
+    fn accepts(&self, text: &str) -> bool {
+        let mut m = self.factory.matcher(&self.grammar);
+        m.commit_bytes(text.as_bytes()).is_ok() && m.is_accepting()
     }
 }
 
@@ -138,7 +170,7 @@ mod tests {
 
     use super::*;
     use crate::testing::{ByteCodec, ScriptedModel};
-    use crate::{Engine, EngineConfig, EngineError, FinishReason, GenerateRequest};
+    use crate::{Engine, EngineConfig, EngineError, FinishReason, GenerateRequest, TextFormat};
 
     fn engine(script: &str) -> Engine {
         let codec = ByteCodec::new();
@@ -229,6 +261,61 @@ mod tests {
             .unwrap();
         assert_eq!(done.json, Some(json!({"city": "Lyon"})));
         assert_eq!(done.finish_reason, FinishReason::Stop);
+    }
+
+    fn text(engine: &Engine, format: TextFormat, max_tokens: usize) -> Result<String, EngineError> {
+        let req = GenerateRequest::chat("x")
+            .with_constraint(crate::Constraint::Text(format))
+            .with_max_tokens(max_tokens);
+        let done = engine.submit(req)?.wait()?;
+        assert_eq!(done.json, None, "plain text is not parsed as JSON");
+        Ok(done.text)
+    }
+
+    /// A model that knows nothing still writes text of the requested shape.
+    #[test]
+    fn plain_text_constraints_hold_whatever_the_model_writes() {
+        let engine = engine("");
+        let id = text(&engine, TextFormat::Regex(r"[A-Z]{2}-\d{4}".into()), 40).unwrap();
+        assert!(regex::Regex::new(r"^[A-Z]{2}-\d{4}$").unwrap().is_match(&id), "{id}");
+        let choices = vec!["positive".to_string(), "negative".into(), "neutral".into()];
+        let pick = text(&engine, TextFormat::Choice(choices.clone()), 40).unwrap();
+        assert!(choices.contains(&pick), "{pick}");
+        let date = text(&engine, TextFormat::Gbnf("@iso_date".into()), 40).unwrap();
+        assert!(
+            regex::Regex::new(r"^\d{4}-\d{2}-\d{2}$").unwrap().is_match(&date),
+            "{date}"
+        );
+        let word = text(&engine, TextFormat::Gbnf("root ::= [a-c]{2,4} \"!\"".into()), 40).unwrap();
+        assert!(regex::Regex::new("^[a-c]{2,4}!$").unwrap().is_match(&word), "{word}");
+    }
+
+    #[test]
+    fn the_model_is_followed_inside_a_grammar() {
+        let engine = engine("SELECT * FROM \"users\" LIMIT 5");
+        let sql = text(&engine, TextFormat::Gbnf("@sql_select".into()), 60).unwrap();
+        assert_eq!(sql, "SELECT * FROM \"users\" LIMIT 5");
+    }
+
+    #[test]
+    fn malformed_formats_are_typed_errors_that_say_where() {
+        let engine = engine("");
+        let cases = [
+            (TextFormat::Gbnf("root ::= \"a\"\nb ::= [z-a]".into()), "line 2, column 8"),
+            (TextFormat::Gbnf("@no_such_grammar".into()), "@sql_select"),
+            (TextFormat::Regex("ab(".into()), "offset 2"),
+            (TextFormat::Choice(vec![]), "empty"),
+        ];
+        for (format, needle) in cases {
+            let kind = format.kind();
+            match text(&engine, format, 10) {
+                Err(EngineError::InvalidFormat(e)) => {
+                    assert_eq!(e.kind, kind);
+                    assert!(e.message.contains(needle), "{kind}: {}", e.message);
+                }
+                other => panic!("{kind}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -62,12 +62,15 @@ pub use grammar::GrammarCompiler;
 pub mod qwen;
 
 pub use config::EngineConfig;
-pub use constraint::{ConstraintCompiler, Grammar, MatchError, Matcher, SchemaError, TokenMask};
+pub use constraint::{
+    ConstraintCompiler, Grammar, MatchError, Matcher, SchemaError, TextFormatError, TokenMask,
+};
 pub use error::{EngineError, ErrorKind};
 pub use event::{Completion, Event, EventStream, FinishReason, Timings, TokenEvent, Usage};
 pub use model::{CodecError, ForwardItem, LanguageModel, ModelError, TextCodec};
 pub use request::{
     CancelToken, ChatMessage, Constraint, GenerateRequest, Priority, Role, SamplingParams,
+    TextFormat,
 };
 pub use scheduler::{Engine, EngineBuilder, EngineObserver, Reload, StepStats};
 

@@ -50,6 +50,31 @@ pub enum Constraint {
     JsonObject,
     /// A JSON instance valid against this JSON Schema.
     JsonSchema(Value),
+    /// Plain text of a given shape (a regex, a choice, a GBNF grammar).
+    Text(TextFormat),
+}
+
+/// The shape of a plain-text answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextFormat {
+    /// Text the whole of which matches this regex (Rust `regex` syntax).
+    Regex(String),
+    /// Exactly one of these strings.
+    Choice(Vec<String>),
+    /// Text derived from the `root` rule of this GBNF grammar (llama.cpp's
+    /// format), or `@name` for a grammar shipped in `grammars/`.
+    Gbnf(String),
+}
+
+impl TextFormat {
+    /// The request field it comes from, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Regex(_) => "regex",
+            Self::Choice(_) => "choice",
+            Self::Gbnf(_) => "grammar",
+        }
+    }
 }
 
 /// How the next token is chosen among the allowed ones.

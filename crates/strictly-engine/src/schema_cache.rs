@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::constraint::{ConstraintCompiler, Grammar, SchemaError};
 use crate::error::EngineError;
+use crate::request::TextFormat;
 use crate::validate::Validator;
 
 /// Stack of the thread that compiles schemas and plans their shortest
@@ -73,7 +74,25 @@ impl SchemaCache {
     /// The compiled form of `schema`, compiling on a miss. Compilation runs
     /// outside the lock so one slow schema does not hold up others.
     pub(crate) fn schema(&self, schema: &Value) -> Result<Arc<Compiled>, EngineError> {
-        let key = schema.to_string();
+        self.cached(schema.to_string(), || {
+            let grammar = self
+                .compiler
+                .compile_schema(schema)
+                .map_err(SchemaError::into_engine_error)?;
+            Ok(Compiled {
+                grammar,
+                validator: Validator::for_schema(schema)?,
+            })
+        })
+    }
+
+    /// The entry for `key`, compiled with `compile` on a miss (outside the
+    /// lock), evicting the least recently used entry when full.
+    fn cached(
+        &self,
+        key: String,
+        compile: impl FnOnce() -> Result<Compiled, EngineError>,
+    ) -> Result<Arc<Compiled>, EngineError> {
         if let Some(hit) = self.with_state(|s| {
             s.clock += 1;
             let now = s.clock;
@@ -84,14 +103,7 @@ impl SchemaCache {
         }) {
             return Ok(hit);
         }
-        let grammar = self
-            .compiler
-            .compile_schema(schema)
-            .map_err(SchemaError::into_engine_error)?;
-        let compiled = Arc::new(Compiled {
-            grammar,
-            validator: Validator::for_schema(schema)?,
-        });
+        let compiled = Arc::new(compile()?);
         self.with_state(|s| {
             if s.entries.len() >= self.capacity
                 && let Some(oldest) = s
@@ -107,6 +119,21 @@ impl SchemaCache {
             s.entries.insert(key, (compiled.clone(), now));
         });
         Ok(compiled)
+    }
+
+    /// The compiled form of a plain-text constraint, cached beside schemas.
+    pub(crate) fn text(&self, format: &TextFormat) -> Result<Arc<Compiled>, EngineError> {
+        // No schema's JSON text starts with NUL.
+        let key = match format {
+            TextFormat::Regex(p) => format!("\0regex\0{p}"),
+            TextFormat::Choice(list) => format!("\0choice\0{}", Value::from(list.clone())),
+            TextFormat::Gbnf(g) => format!("\0grammar\0{g}"),
+        };
+        self.cached(key, || {
+            let grammar = self.compiler.compile_text(format)?;
+            let validator = Validator::for_text(format, &grammar)?;
+            Ok(Compiled { grammar, validator })
+        })
     }
 
     /// The compiled "any JSON object" constraint.

@@ -18,9 +18,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::constraint::{ConstraintCompiler, Grammar, MatchError, Matcher, SchemaError, TokenMask};
+use crate::constraint::{
+    ConstraintCompiler, Grammar, MatchError, Matcher, SchemaError, TextFormatError, TokenMask,
+};
 use crate::model::{CodecError, ForwardItem, LanguageModel, ModelError, TextCodec};
-use crate::request::ChatMessage;
+use crate::request::{ChatMessage, TextFormat};
 use crate::{Engine, EngineConfig};
 
 /// `<|im_start|>` of the byte vocabulary.
@@ -299,6 +301,10 @@ impl Grammar for ChoiceGrammar {
             text: Vec::new(),
         })
     }
+
+    fn accepts(&self, text: &str) -> bool {
+        self.choices.iter().any(|c| c == text.as_bytes())
+    }
 }
 
 /// Matcher of a [`ChoiceGrammar`] over the byte vocabulary.
@@ -434,6 +440,19 @@ impl ConstraintCompiler for ChoiceCompiler {
             serde_json::json!({"answer": 42}),
             serde_json::json!({}),
         ]))
+    }
+
+    /// Choices compile; regexes and grammars are refused.
+    fn compile_text(&self, format: &TextFormat) -> Result<Arc<dyn Grammar>, TextFormatError> {
+        match format {
+            TextFormat::Choice(list) => Ok(Arc::new(ChoiceGrammar {
+                choices: Arc::new(list.iter().map(|c| c.as_bytes().to_vec()).collect()),
+            })),
+            other => Err(TextFormatError {
+                kind: other.kind(),
+                message: "the test compiler knows choices only".into(),
+            }),
+        }
     }
 }
 

@@ -1,9 +1,17 @@
-//! The last check before an answer leaves: parse it and validate it with the
-//! `jsonschema` crate, independently of the grammar that produced it.
+//! The last check before an answer leaves, independent of the grammar that
+//! produced it where a independent judge exists: JSON answers are parsed
+//! and validated with the `jsonschema` crate, regex answers matched with
+//! the `regex` crate, choices looked up. A GBNF answer has no other judge:
+//! it is replayed through a fresh matcher of its grammar.
+
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::constraint::Grammar;
 use crate::error::EngineError;
+use crate::request::TextFormat;
 
 /// How an answer is checked.
 pub(crate) enum Validator {
@@ -11,6 +19,12 @@ pub(crate) enum Validator {
     Schema(Box<jsonschema::Validator>),
     /// Any JSON object.
     Object,
+    /// The whole text matches a regex.
+    Regex(regex::Regex),
+    /// The text is one of these.
+    Choice(HashSet<String>),
+    /// The grammar accepts the whole text.
+    Grammar(Arc<dyn Grammar>),
 }
 
 impl std::fmt::Debug for Validator {
@@ -18,6 +32,9 @@ impl std::fmt::Debug for Validator {
         f.write_str(match self {
             Self::Schema(_) => "Validator::Schema",
             Self::Object => "Validator::Object",
+            Self::Regex(_) => "Validator::Regex",
+            Self::Choice(_) => "Validator::Choice",
+            Self::Grammar(_) => "Validator::Grammar",
         })
     }
 }
@@ -38,8 +55,36 @@ impl Validator {
             })
     }
 
-    /// The parsed answer, or why it is not acceptable.
-    pub(crate) fn check(&self, text: &str) -> Result<Value, EngineError> {
+    /// The validator of a plain-text answer compiled into `grammar`.
+    pub(crate) fn for_text(
+        format: &TextFormat,
+        grammar: &Arc<dyn Grammar>,
+    ) -> Result<Self, EngineError> {
+        Ok(match format {
+            // The grammar compiled the same pattern already; a pattern only
+            // this crate refuses is reported like any invalid pattern.
+            TextFormat::Regex(p) => Self::Regex(regex::Regex::new(&format!("^(?:{p})$")).map_err(
+                |e| crate::constraint::TextFormatError {
+                    kind: "regex",
+                    message: e.to_string(),
+                },
+            )?),
+            TextFormat::Choice(list) => Self::Choice(list.iter().cloned().collect()),
+            TextFormat::Gbnf(_) => Self::Grammar(grammar.clone()),
+        })
+    }
+
+    /// The parsed answer (`None` for plain-text answers), or why it is not
+    /// acceptable.
+    pub(crate) fn check(&self, text: &str) -> Result<Option<Value>, EngineError> {
+        let refuse = |what: &str| Err(EngineError::InvalidOutput(format!("not {what}: {text:?}")));
+        match self {
+            Self::Regex(re) if !re.is_match(text) => return refuse("a match of the regex"),
+            Self::Choice(set) if !set.contains(text) => return refuse("one of the choices"),
+            Self::Grammar(g) if !g.accepts(text) => return refuse("in the grammar"),
+            Self::Regex(_) | Self::Choice(_) | Self::Grammar(_) => return Ok(None),
+            Self::Schema(_) | Self::Object => {}
+        }
         let value: Value = serde_json::from_str(text)
             .map_err(|e| EngineError::InvalidOutput(format!("not JSON: {e}")))?;
         match self {
@@ -54,9 +99,9 @@ impl Validator {
             Self::Object if !value.is_object() => {
                 return Err(EngineError::InvalidOutput("not a JSON object".into()));
             }
-            Self::Object => {}
+            Self::Object | Self::Regex(_) | Self::Choice(_) | Self::Grammar(_) => {}
         }
-        Ok(value)
+        Ok(Some(value))
     }
 }
 
@@ -68,7 +113,7 @@ mod tests {
     #[test]
     fn schema_violations_are_reported() {
         let v = Validator::for_schema(&json!({"type": "object", "required": ["a"]})).unwrap();
-        assert_eq!(v.check(r#"{"a":1}"#).unwrap(), json!({"a": 1}));
+        assert_eq!(v.check(r#"{"a":1}"#).unwrap(), Some(json!({"a": 1})));
         assert!(matches!(
             v.check(r#"{"b":1}"#),
             Err(EngineError::InvalidOutput(_))
@@ -83,6 +128,23 @@ mod tests {
     fn object_mode_wants_an_object() {
         assert!(Validator::Object.check("{}").is_ok());
         assert!(Validator::Object.check("[1]").is_err());
+    }
+
+    #[test]
+    fn plain_text_answers_are_judged_by_their_own_validators() {
+        use crate::constraint::ConstraintCompiler;
+        let grammar = crate::testing::ChoiceCompiler
+            .compile_text(&TextFormat::Choice(vec!["ok".into()]))
+            .unwrap();
+        let regex = Validator::for_text(&TextFormat::Regex(r"\d+|x".into()), &grammar).unwrap();
+        assert_eq!(regex.check("123").unwrap(), None);
+        assert!(regex.check("12x").is_err(), "the whole text must match");
+        let choice =
+            Validator::for_text(&TextFormat::Choice(vec!["a".into(), "b".into()]), &grammar)
+                .unwrap();
+        assert!(choice.check("a").is_ok() && choice.check("ab").is_err());
+        let replay = Validator::for_text(&TextFormat::Gbnf(String::new()), &grammar).unwrap();
+        assert!(replay.check("ok").is_ok() && replay.check("no").is_err());
     }
 
     #[test]

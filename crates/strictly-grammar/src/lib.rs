@@ -22,6 +22,7 @@ mod inside_class;
 pub mod json;
 mod keys;
 mod lexer;
+pub mod library;
 pub mod mask;
 pub mod maskbench;
 pub mod matcher;

@@ -113,6 +113,10 @@ impl From<EngineError> for ApiError {
                 param: Some("schema"),
                 ..Self::new(StatusCode::BAD_REQUEST, "schema_too_complex", message)
             },
+            EngineError::InvalidFormat(e) => Self {
+                param: Some(e.kind),
+                ..Self::new(StatusCode::BAD_REQUEST, "invalid_format", message)
+            },
             EngineError::PromptTooLong { .. } => Self::too_large("document_too_large", message),
             EngineError::Unsatisfiable { .. } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unsatisfiable", message)
@@ -193,6 +197,14 @@ mod tests {
                 },
                 400,
                 "invalid_schema",
+            ),
+            (
+                EngineError::InvalidFormat(strictly_engine::TextFormatError {
+                    kind: "grammar",
+                    message: "GBNF error at line 1, column 3: m".into(),
+                }),
+                400,
+                "invalid_format",
             ),
             (
                 EngineError::PromptTooLong {

@@ -281,6 +281,7 @@ impl Engine {
             Constraint::None => None,
             Constraint::JsonObject => Some(self.shared.schemas.json_object()?),
             Constraint::JsonSchema(schema) => Some(self.shared.schemas.schema(schema)?),
+            Constraint::Text(format) => Some(self.shared.schemas.text(format)?),
         };
         let prompt = if request.raw {
             let text: String = request

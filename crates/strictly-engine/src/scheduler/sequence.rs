@@ -595,7 +595,7 @@ impl<C> Sequence<C> {
         let text = self.utf8.finish();
         let event = outcome.and_then(|finish_reason| {
             let json = match &self.job.compiled {
-                Some(c) => Some(c.validator.check(&text)?),
+                Some(c) => c.validator.check(&text)?,
                 None => None,
             };
             Ok(Completion {

@@ -32,6 +32,43 @@ pub struct ChatCompletionRequest {
     pub stream_options: Option<StreamOptions>,
     #[serde(default)]
     pub response_format: Option<ResponseFormat>,
+    /// A GBNF grammar the answer follows from its `root` rule, as llama.cpp's
+    /// server takes it; `@name` names a grammar shipped with strictly
+    /// (`@json`, `@sql_select`, …; see `grammars/`).
+    #[serde(default)]
+    pub grammar: Option<String>,
+    /// vLLM's constraint object: exactly one of `json`, `regex`, `choice`
+    /// or `grammar`.
+    #[serde(default)]
+    pub structured_outputs: Option<StructuredOutputs>,
+    /// Older vLLM spelling of `structured_outputs.regex`.
+    #[serde(default)]
+    pub guided_regex: Option<String>,
+    /// Older vLLM spelling of `structured_outputs.choice`.
+    #[serde(default)]
+    pub guided_choice: Option<Vec<String>>,
+    /// Older vLLM spelling of `structured_outputs.grammar`.
+    #[serde(default)]
+    pub guided_grammar: Option<String>,
+}
+
+/// vLLM's `structured_outputs`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct StructuredOutputs {
+    /// A JSON Schema (an object) or its text.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub json: Option<Value>,
+    /// A regex the whole answer matches (Rust `regex` syntax, which covers
+    /// Python's common forms).
+    #[serde(default)]
+    pub regex: Option<String>,
+    /// The answer is exactly one of these strings.
+    #[serde(default)]
+    pub choice: Option<Vec<String>>,
+    /// A GBNF grammar, or `@name` of a shipped one.
+    #[serde(default)]
+    pub grammar: Option<String>,
 }
 
 /// Options of a streamed response.
@@ -78,6 +115,8 @@ pub enum ResponseFormat {
     JsonObject,
     /// JSON valid against a schema (always enforced, whatever `strict` says).
     JsonSchema { json_schema: JsonSchemaFormat },
+    /// Text the whole of which matches `pattern` (Rust `regex` syntax).
+    Regex { pattern: String },
 }
 
 /// A named schema.

@@ -1,7 +1,7 @@
 //! `POST /v1/chat/completions`, OpenAI-compatible.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use strictly_engine::{ChatMessage, Completion, Constraint, GenerateRequest, Role};
+use strictly_engine::{ChatMessage, Completion, Constraint, GenerateRequest, Role, TextFormat};
 
 use super::{check_schema_size, sampling, sse, submit, unix_now, until_gone};
 use crate::dto::{
@@ -30,30 +30,18 @@ pub(crate) async fn completions(
     body: web::Json<ChatCompletionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ready = state.ready()?;
-    let body = body.into_inner();
+    let mut body = body.into_inner();
     if body.n.is_some_and(|n| n != 1) {
         return Err(ApiError::invalid_request("only n = 1 is supported").with_param("n"));
     }
-    let mut messages = body
-        .messages
+    let constraint = constraint(&state, &body)?;
+    let mut messages = std::mem::take(&mut body.messages)
         .into_iter()
         .map(message)
         .collect::<Result<Vec<_>, _>>()?;
     if messages.is_empty() {
         return Err(ApiError::invalid_request("messages must not be empty").with_param("messages"));
     }
-    let constraint = match body.response_format {
-        None | Some(ResponseFormat::Text) => Constraint::None,
-        Some(ResponseFormat::JsonObject) => Constraint::JsonObject,
-        Some(ResponseFormat::JsonSchema { json_schema }) => {
-            let schema = json_schema.schema.ok_or_else(|| {
-                ApiError::invalid_request("response_format.json_schema.schema is required")
-                    .with_param("response_format")
-            })?;
-            check_schema_size(&state.config, &schema)?;
-            Constraint::JsonSchema(schema)
-        }
-    };
     let shared_prefix_messages = describe_format(&mut messages, &constraint);
     let mut request = GenerateRequest::new(messages)
         .with_constraint(constraint)
@@ -145,12 +133,84 @@ fn message(m: ChatMessageIn) -> Result<ChatMessage, ApiError> {
     Ok(ChatMessage::new(role, content))
 }
 
+/// The one constraint a request asks for, from whichever field carries it:
+/// `response_format` (OpenAI), `grammar` (llama.cpp), `structured_outputs`
+/// or the `guided_*` fields (vLLM). Two at once is an error.
+fn constraint(state: &AppState, body: &ChatCompletionRequest) -> Result<Constraint, ApiError> {
+    let mut found: Vec<(&'static str, Constraint)> = Vec::new();
+    match &body.response_format {
+        None | Some(ResponseFormat::Text) => {}
+        Some(ResponseFormat::JsonObject) => found.push(("response_format", Constraint::JsonObject)),
+        Some(ResponseFormat::JsonSchema { json_schema }) => {
+            let schema = json_schema.schema.clone().ok_or_else(|| {
+                ApiError::invalid_request("response_format.json_schema.schema is required")
+                    .with_param("response_format")
+            })?;
+            found.push(("response_format", Constraint::JsonSchema(schema)));
+        }
+        Some(ResponseFormat::Regex { pattern }) => found.push((
+            "response_format",
+            Constraint::Text(TextFormat::Regex(pattern.clone())),
+        )),
+    }
+    let text = |f: TextFormat| Constraint::Text(f);
+    if let Some(g) = &body.grammar {
+        found.push(("grammar", text(TextFormat::Gbnf(g.clone()))));
+    }
+    if let Some(r) = &body.guided_regex {
+        found.push(("guided_regex", text(TextFormat::Regex(r.clone()))));
+    }
+    if let Some(c) = &body.guided_choice {
+        found.push(("guided_choice", text(TextFormat::Choice(c.clone()))));
+    }
+    if let Some(g) = &body.guided_grammar {
+        found.push(("guided_grammar", text(TextFormat::Gbnf(g.clone()))));
+    }
+    if let Some(so) = &body.structured_outputs {
+        if let Some(json) = &so.json {
+            let schema = match json {
+                serde_json::Value::String(s) => serde_json::from_str(s).map_err(|e| {
+                    ApiError::invalid_request(format!(
+                        "structured_outputs.json is not a JSON Schema: {e}"
+                    ))
+                    .with_param("structured_outputs")
+                })?,
+                other => other.clone(),
+            };
+            found.push(("structured_outputs", Constraint::JsonSchema(schema)));
+        }
+        if let Some(r) = &so.regex {
+            found.push(("structured_outputs", text(TextFormat::Regex(r.clone()))));
+        }
+        if let Some(c) = &so.choice {
+            found.push(("structured_outputs", text(TextFormat::Choice(c.clone()))));
+        }
+        if let Some(g) = &so.grammar {
+            found.push(("structured_outputs", text(TextFormat::Gbnf(g.clone()))));
+        }
+    }
+    if found.len() > 1 {
+        let fields: Vec<&str> = found.iter().map(|(f, _)| *f).collect();
+        return Err(ApiError::invalid_request(format!(
+            "give one constraint, not several ({})",
+            fields.join(", ")
+        ))
+        .with_param(found[1].0));
+    }
+    let constraint = found.pop().map_or(Constraint::None, |(_, c)| c);
+    if let Constraint::JsonSchema(schema) = &constraint {
+        check_schema_size(&state.config, schema)?;
+    }
+    Ok(constraint)
+}
+
 /// Tells the model which JSON to write: the grammar guarantees the shape,
 /// but a small model fills optional fields far better when it sees the
 /// schema. Returns how many leading messages form a reusable prefix.
 fn describe_format(messages: &mut Vec<ChatMessage>, constraint: &Constraint) -> usize {
     let hint = match constraint {
-        Constraint::None => return 0,
+        // The user's messages say what text to write; the grammar holds it.
+        Constraint::None | Constraint::Text(_) => return 0,
         Constraint::JsonObject => "Answer with a JSON object.".to_owned(),
         Constraint::JsonSchema(schema) => {
             format!("Answer with JSON that matches this JSON Schema:\n{schema}")
