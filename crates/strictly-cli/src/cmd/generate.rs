@@ -1,13 +1,17 @@
-//! `strictly generate`: free text for a prompt, streamed to stdout as it is
-//! decoded (greedy), through the model's own chat template.
+//! `strictly generate`: text for a prompt, streamed to stdout as it is
+//! decoded (greedy), through the model's own chat template; free, or held
+//! to a GBNF grammar (`--grammar`), a regex (`--regex`) or a choice
+//! (`--choice`).
 //!
-//! It runs on the same engine as `serve` and `extract` (a request without a
-//! constraint), so there is one generation loop to trust and to measure.
+//! It runs on the same engine as `serve` and `extract`, so there is one
+//! generation loop to trust and to measure.
 
 use std::io::{Read, Write};
 
 use anyhow::Context;
-use strictly_engine::{ChatMessage, EngineConfig, Event, GenerateRequest, Role};
+use strictly_engine::{
+    ChatMessage, Constraint, EngineConfig, Event, GenerateRequest, Role, TextFormat,
+};
 
 use super::runtime::ModelArgs;
 
@@ -24,8 +28,35 @@ pub struct Args {
     /// Stop after this many new tokens.
     #[arg(long, default_value_t = 256)]
     max_tokens: usize,
+    /// A GBNF grammar file the answer follows, or `@name` of a shipped
+    /// grammar (`@json`, `@sql_select`, …).
+    #[arg(long, group = "format")]
+    grammar: Option<String>,
+    /// A regex the whole answer matches.
+    #[arg(long, group = "format")]
+    regex: Option<String>,
+    /// The answer is exactly one of these (repeat the flag).
+    #[arg(long, group = "format")]
+    choice: Vec<String>,
     #[command(flatten)]
     model: ModelArgs,
+}
+
+impl Args {
+    /// The constraint the flags ask for; a grammar path is read here.
+    fn constraint(&self) -> anyhow::Result<Constraint> {
+        Ok(match (&self.grammar, &self.regex) {
+            (Some(g), _) if g.starts_with('@') => Constraint::Text(TextFormat::Gbnf(g.clone())),
+            (Some(path), _) => Constraint::Text(TextFormat::Gbnf(
+                std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
+            )),
+            (None, Some(r)) => Constraint::Text(TextFormat::Regex(r.clone())),
+            (None, None) if !self.choice.is_empty() => {
+                Constraint::Text(TextFormat::Choice(self.choice.clone()))
+            }
+            (None, None) => Constraint::None,
+        })
+    }
 }
 
 /// The engine request for the command's arguments.
@@ -49,6 +80,7 @@ fn request(
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let constraint = args.constraint()?;
     let prompt = match args.prompt {
         Some(p) => p,
         None => {
@@ -66,7 +98,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ..args.model.engine_config()
     };
     let engine = parts.start(config, None)?;
-    let mut events = engine.submit(request(prompt, args.system, args.raw, args.max_tokens))?;
+    let request =
+        request(prompt, args.system, args.raw, args.max_tokens).with_constraint(constraint);
+    let mut events = engine.submit(request)?;
     let mut out = std::io::stdout().lock();
     // Token texts arrive already cut at UTF-8 character boundaries.
     while let Some(event) = events.blocking_next() {

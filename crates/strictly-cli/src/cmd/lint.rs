@@ -1,7 +1,7 @@
-//! `strictly lint SCHEMA...`: every problem of each schema, found by the
-//! grammar compiler without loading the model. Exits non-zero when any
-//! schema has an error; warnings (ignored non-standard keywords) alone do
-//! not fail.
+//! `strictly lint FILE...`: every problem of each schema (and of each GBNF
+//! grammar, `.gbnf`), found by the grammar compiler without loading the
+//! model. Exits non-zero when any file has an error; warnings (ignored
+//! non-standard keywords) alone do not fail.
 
 use std::path::PathBuf;
 
@@ -11,7 +11,7 @@ use strictly_regression::lint::{Diagnostic, GrammarCompiler, Severity, lint_text
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Schema files to check.
+    /// Schema files to check; files ending in `.gbnf` are GBNF grammars.
     #[arg(required = true)]
     schemas: Vec<PathBuf>,
     /// Print one JSON object instead of text.
@@ -42,6 +42,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut files = Vec::new();
     for path in &args.schemas {
         let diagnostics = match std::fs::read_to_string(path) {
+            Ok(text) if path.extension().is_some_and(|e| e == "gbnf") => {
+                compiler.lint_gbnf(&text)
+            }
             Ok(text) => lint_text(&text, &compiler),
             Err(err) => bail!("reading {}: {err}", path.display()),
         };
@@ -70,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         println!(
-            "{} schema(s): {} error(s), {} warning(s)",
+            "{} file(s): {} error(s), {} warning(s)",
             report.files.len(),
             report.errors,
             report.warnings

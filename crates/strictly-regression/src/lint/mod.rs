@@ -49,6 +49,8 @@ pub enum Code {
     Json,
     /// Not a JSON Schema keyword; the compiler ignores it.
     IgnoredKeyword,
+    /// A GBNF grammar that does not parse or derives nothing.
+    Grammar,
 }
 
 /// One finding, located by a JSON Pointer into the schema document (to the
@@ -61,6 +63,16 @@ pub struct Diagnostic {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keyword: Option<String>,
     pub message: String,
+    /// Line and column (1-based) in the file, for findings in grammars.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// A place in a text file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
 }
 
 impl Diagnostic {
@@ -71,6 +83,7 @@ impl Diagnostic {
             pointer: pointer.to_owned(),
             keyword: keyword.map(str::to_owned),
             message: message.into(),
+            location: None,
         }
     }
 
@@ -78,7 +91,8 @@ impl Diagnostic {
     /// leading `#` and gains the keyword when it names only the schema.
     pub fn from_compile_error(err: &CompileError) -> Self {
         let code = match err {
-            CompileError::Unsupported { .. } | CompileError::Gbnf { .. } => Code::Unsupported,
+            CompileError::Unsupported { .. } => Code::Unsupported,
+            CompileError::Gbnf { .. } => Code::Grammar,
             CompileError::Unsatisfiable { .. } => Code::Unsatisfiable,
             CompileError::RemoteRef { .. } => Code::RemoteRef,
             CompileError::Invalid { .. } => Code::Invalid,
@@ -88,12 +102,27 @@ impl Diagnostic {
         };
         let keyword = err.keyword().filter(|k| !k.is_empty()).map(str::to_owned);
         let pointer = err.keyword_pointer().unwrap_or_default();
+        let (location, message) = match err {
+            CompileError::Gbnf {
+                line,
+                column,
+                reason,
+            } => (
+                Some(Location {
+                    line: *line,
+                    column: *column,
+                }),
+                reason.clone(),
+            ),
+            other => (None, reason(other)),
+        };
         Self {
             severity: Severity::Error,
             code,
             pointer,
             keyword,
-            message: reason(err),
+            message,
+            location,
         }
     }
 
@@ -103,10 +132,10 @@ impl Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let pointer = if self.pointer.is_empty() {
-            "(root)"
-        } else {
-            &self.pointer
+        let pointer = match self.location {
+            Some(l) => format!("{}:{}", l.line, l.column),
+            None if self.pointer.is_empty() => "(root)".to_owned(),
+            None => self.pointer.clone(),
         };
         let code = serde_json::to_value(self.code)
             .ok()
@@ -209,6 +238,31 @@ impl GrammarCompiler {
 /// Bytes the pre-flight may plan: far more than any answer that fits in
 /// the service's token budget.
 const PLAN_BYTES: usize = 1 << 20;
+
+impl GrammarCompiler {
+    /// Every finding for a GBNF grammar (or `@name` of a shipped one): the
+    /// parser's error with its line and column, or the pre-flight's when no
+    /// text derives from `root` within the service's budget.
+    pub fn lint_gbnf(&self, text: &str) -> Vec<Diagnostic> {
+        let text = match strictly_grammar::library::resolve(text) {
+            Ok(t) => t,
+            Err(e) => return vec![Diagnostic::error(Code::Grammar, "", None, e.to_string())],
+        };
+        let grammar = match self.factory.compile_gbnf(text) {
+            Ok(g) => g,
+            Err(e) => return vec![Diagnostic::from_compile_error(&e)],
+        };
+        match self.factory.matcher(&grammar).shortest_completion_bytes(PLAN_BYTES) {
+            Some(_) => Vec::new(),
+            None => vec![Diagnostic::error(
+                Code::Grammar,
+                "",
+                None,
+                format!("no text of at most {PLAN_BYTES} bytes derives from `root`"),
+            )],
+        }
+    }
+}
 
 impl SchemaCompiler for GrammarCompiler {
     /// Compiles, then runs the service's pre-flight: the shortest valid

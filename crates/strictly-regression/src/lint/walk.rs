@@ -96,6 +96,7 @@ fn keywords(m: &Map<String, Value>, ptr: &str, out: &mut Vec<Diagnostic>) {
             pointer: push(ptr, k),
             keyword: Some(k.clone()),
             message,
+            location: None,
         });
     }
 }
