@@ -6,6 +6,7 @@ are off.) Exits non-zero on the first failed check.
 """
 
 import json
+import re
 import sys
 
 import openai
@@ -119,6 +120,21 @@ def main(base_url: str) -> None:
         print("bad schema:", err.body["message"])
     else:
         raise AssertionError("a schema with a remote $ref was accepted")
+
+    # vLLM's and llama.cpp's constraint fields pass through `extra_body`.
+    mood = client.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": "Is 'I love this phone' positive or negative?"}],
+        extra_body={"structured_outputs": {"choice": ["positive", "negative"]}},
+    )
+    assert mood.choices[0].message.content in ("positive", "negative"), mood
+    day = client.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": "Which date was New Year's Day 2024?"}],
+        extra_body={"grammar": "@iso_date"},
+    )
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", day.choices[0].message.content), day
+    print("constrained text:", mood.choices[0].message.content, day.choices[0].message.content)
 
     print("all OpenAI client checks passed")
 
