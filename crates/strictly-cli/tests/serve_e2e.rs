@@ -223,13 +223,30 @@ fn serve_end_to_end() {
     // Plain-text constraints with the real model: shipped and inline GBNF
     // grammars, a regex and a choice; each answer checked by the regex crate.
     let cases = [
-        (json!({"grammar": "@sql_select"}), "Write SQL: the names of users older than 30 (table users).", r#"^SELECT .* FROM "\w+""#),
-        (json!({"grammar": "root ::= [1-9] [0-9]? \" apples\""}), "How many apples are 3 plus 4 apples?", "^[1-9][0-9]? apples$"),
-        (json!({"structured_outputs": {"regex": r"[A-Z][a-z]+, [A-Z][a-z]+"}}), "Capital of France, and its country? Answer City, Country.", "^[A-Z][a-z]+, [A-Z][a-z]+$"),
-        (json!({"guided_choice": ["Paris", "Lyon", "Nice"]}), "Which is the capital of France?", "^(Paris|Lyon|Nice)$"),
+        (
+            json!({"grammar": "@sql_select"}),
+            "Write SQL: the names of users older than 30 (table users).",
+            r#"^SELECT .* FROM "\w+""#,
+        ),
+        (
+            json!({"grammar": "root ::= [1-9] [0-9]? \" apples\""}),
+            "How many apples are 3 plus 4 apples?",
+            "^[1-9][0-9]? apples$",
+        ),
+        (
+            json!({"structured_outputs": {"regex": r"[A-Z][a-z]+, [A-Z][a-z]+"}}),
+            "Capital of France, and its country? Answer City, Country.",
+            "^[A-Z][a-z]+, [A-Z][a-z]+$",
+        ),
+        (
+            json!({"guided_choice": ["Paris", "Lyon", "Nice"]}),
+            "Which is the capital of France?",
+            "^(Paris|Lyon|Nice)$",
+        ),
     ];
     for (format, question, want) in cases {
-        let mut body = json!({"messages": [{"role": "user", "content": question}], "max_tokens": 60});
+        let mut body =
+            json!({"messages": [{"role": "user", "content": question}], "max_tokens": 60});
         for (k, v) in format.as_object().unwrap() {
             body[k] = v.clone();
         }
@@ -237,7 +254,10 @@ fn serve_end_to_end() {
         assert_eq!(status, 200, "{format}: {body}");
         let text = body["choices"][0]["message"]["content"].as_str().unwrap();
         eprintln!("{format}: {text:?}");
-        assert!(regex::Regex::new(want).unwrap().is_match(text), "{format}: {text:?}");
+        assert!(
+            regex::Regex::new(want).unwrap().is_match(text),
+            "{format}: {text:?}"
+        );
     }
 
     // A client that disconnects frees its slot.

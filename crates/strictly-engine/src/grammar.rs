@@ -12,8 +12,8 @@ use strictly_grammar::{CompileError, CompiledGrammar, Factory, Vocabulary};
 use crate::constraint::{
     self, ConstraintCompiler, MatchError, SchemaError, TextFormatError, TokenMask,
 };
-use crate::request::TextFormat;
 use crate::model::TextCodec;
+use crate::request::TextFormat;
 
 /// Compiles JSON Schemas with [`strictly_grammar`].
 pub struct GrammarCompiler {
@@ -277,17 +277,32 @@ mod tests {
     fn plain_text_constraints_hold_whatever_the_model_writes() {
         let engine = engine("");
         let id = text(&engine, TextFormat::Regex(r"[A-Z]{2}-\d{4}".into()), 40).unwrap();
-        assert!(regex::Regex::new(r"^[A-Z]{2}-\d{4}$").unwrap().is_match(&id), "{id}");
+        assert!(
+            regex::Regex::new(r"^[A-Z]{2}-\d{4}$")
+                .unwrap()
+                .is_match(&id),
+            "{id}"
+        );
         let choices = vec!["positive".to_string(), "negative".into(), "neutral".into()];
         let pick = text(&engine, TextFormat::Choice(choices.clone()), 40).unwrap();
         assert!(choices.contains(&pick), "{pick}");
         let date = text(&engine, TextFormat::Gbnf("@iso_date".into()), 40).unwrap();
         assert!(
-            regex::Regex::new(r"^\d{4}-\d{2}-\d{2}$").unwrap().is_match(&date),
+            regex::Regex::new(r"^\d{4}-\d{2}-\d{2}$")
+                .unwrap()
+                .is_match(&date),
             "{date}"
         );
-        let word = text(&engine, TextFormat::Gbnf("root ::= [a-c]{2,4} \"!\"".into()), 40).unwrap();
-        assert!(regex::Regex::new("^[a-c]{2,4}!$").unwrap().is_match(&word), "{word}");
+        let word = text(
+            &engine,
+            TextFormat::Gbnf("root ::= [a-c]{2,4} \"!\"".into()),
+            40,
+        )
+        .unwrap();
+        assert!(
+            regex::Regex::new("^[a-c]{2,4}!$").unwrap().is_match(&word),
+            "{word}"
+        );
     }
 
     #[test]
@@ -301,7 +316,10 @@ mod tests {
     fn malformed_formats_are_typed_errors_that_say_where() {
         let engine = engine("");
         let cases = [
-            (TextFormat::Gbnf("root ::= \"a\"\nb ::= [z-a]".into()), "line 2, column 8"),
+            (
+                TextFormat::Gbnf("root ::= \"a\"\nb ::= [z-a]".into()),
+                "line 2, column 8",
+            ),
             (TextFormat::Gbnf("@no_such_grammar".into()), "@sql_select"),
             (TextFormat::Regex("ab(".into()), "offset 2"),
             (TextFormat::Choice(vec![]), "empty"),

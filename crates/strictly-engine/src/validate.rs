@@ -63,12 +63,14 @@ impl Validator {
         Ok(match format {
             // The grammar compiled the same pattern already; a pattern only
             // this crate refuses is reported like any invalid pattern.
-            TextFormat::Regex(p) => Self::Regex(regex::Regex::new(&format!("^(?:{p})$")).map_err(
-                |e| crate::constraint::TextFormatError {
-                    kind: "regex",
-                    message: e.to_string(),
-                },
-            )?),
+            TextFormat::Regex(p) => {
+                Self::Regex(regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                    crate::constraint::TextFormatError {
+                        kind: "regex",
+                        message: e.to_string(),
+                    }
+                })?)
+            }
             TextFormat::Choice(list) => Self::Choice(list.iter().cloned().collect()),
             TextFormat::Gbnf(_) => Self::Grammar(grammar.clone()),
         })

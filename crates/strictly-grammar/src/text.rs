@@ -27,9 +27,7 @@ pub(crate) fn regex(pattern: &str) -> Result<Grammar, CompileError> {
         .map_err(|e| {
             let (offset, reason) = match &e {
                 regex_syntax::Error::Parse(p) => (p.span().start.offset, p.kind().to_string()),
-                regex_syntax::Error::Translate(t) => {
-                    (t.span().start.offset, t.kind().to_string())
-                }
+                regex_syntax::Error::Translate(t) => (t.span().start.offset, t.kind().to_string()),
                 other => (0, other.to_string()),
             };
             err(offset, reason)
@@ -84,9 +82,7 @@ pub(crate) fn choice(choices: &[String]) -> Result<Grammar, CompileError> {
     }
     let mut b = GrammarBuilder::new();
     let dfa = Dfa::from_words(choices.iter().map(|c| c.as_bytes()));
-    let sym = b
-        .lexeme(dfa, 0, u32::MAX)
-        .unwrap_or_else(|| b.literal(b""));
+    let sym = b.lexeme(dfa, 0, u32::MAX).unwrap_or_else(|| b.literal(b""));
     b.finish(sym, 0)
 }
 
@@ -143,7 +139,11 @@ mod tests {
     use crate::error::CompileError;
     use crate::{Factory, Vocabulary};
 
-    fn accepts(f: &std::sync::Arc<Factory>, g: &std::sync::Arc<crate::CompiledGrammar>, s: &str) -> bool {
+    fn accepts(
+        f: &std::sync::Arc<Factory>,
+        g: &std::sync::Arc<crate::CompiledGrammar>,
+        s: &str,
+    ) -> bool {
         let mut m = f.matcher(g);
         m.commit_bytes(s.as_bytes()).is_ok() && m.is_accepting()
     }

@@ -13,7 +13,6 @@ use rand::{Rng, SeedableRng};
 use strictly_grammar::library::{self, GRAMMARS};
 use strictly_grammar::{CompiledGrammar, Factory, Vocabulary};
 
-
 fn model_factory() -> &'static Arc<Factory> {
     static F: OnceLock<Arc<Factory>> = OnceLock::new();
     F.get_or_init(|| {
@@ -175,7 +174,15 @@ fn comma_list() {
     walks("comma_list", 200, 40, &check);
     agree(
         "comma_list",
-        &["apples, pears,plums", "new york", "a,,b", " a", "a ", "a,  b", "a\nb"],
+        &[
+            "apples, pears,plums",
+            "new york",
+            "a,,b",
+            " a",
+            "a ",
+            "a,  b",
+            "a\nb",
+        ],
         &check,
     );
 }
@@ -189,12 +196,25 @@ fn iso_date() {
             .ok_or_else(|| "not written as YYYY-MM-DD".to_string())
     };
     let texts = walks("iso_date", 400, 40, check);
-    assert!(texts.iter().any(|t| t.ends_with("-02-29")), "no leap day walked");
+    assert!(
+        texts.iter().any(|t| t.ends_with("-02-29")),
+        "no leap day walked"
+    );
     agree(
         "iso_date",
         &[
-            "2024-02-29", "2000-02-29", "0000-02-29", "1900-02-29", "2023-02-29", "2023-04-31",
-            "2023-12-31", "2023-13-01", "2023-00-10", "2023-01-00", "99-01-01", "1600-02-29",
+            "2024-02-29",
+            "2000-02-29",
+            "0000-02-29",
+            "1900-02-29",
+            "2023-02-29",
+            "2023-04-31",
+            "2023-12-31",
+            "2023-13-01",
+            "2023-00-10",
+            "2023-01-00",
+            "99-01-01",
+            "1600-02-29",
             "1700-02-29",
         ],
         check,
@@ -256,7 +276,17 @@ fn arithmetic_expressions() {
     walks("arithmetic", 200, 40, arithmetic);
     agree(
         "arithmetic",
-        &["(1.5 + 2) * -3", "1+2*3", "-(4)", "1 +2", "--1", "1  + 2", "(1", "1.", "()"],
+        &[
+            "(1.5 + 2) * -3",
+            "1+2*3",
+            "-(4)",
+            "1 +2",
+            "--1",
+            "1  + 2",
+            "(1",
+            "1.",
+            "()",
+        ],
         arithmetic,
     );
 }
@@ -310,10 +340,20 @@ fn csv_row(s: &str) -> Result<(), String> {
 #[test]
 fn csv_rows() {
     let texts = walks("csv_row", 200, 40, csv_row);
-    assert!(texts.iter().any(|t| t.contains('"')), "no quoted field walked");
+    assert!(
+        texts.iter().any(|t| t.contains('"')),
+        "no quoted field walked"
+    );
     agree(
         "csv_row",
-        &["a,b,c", r#""x, y","He said ""hi""",3"#, "\"line\nbreak\"", "a\"b", "\"a\"b", "a\nb"],
+        &[
+            "a,b,c",
+            r#""x, y","He said ""hi""",3"#,
+            "\"line\nbreak\"",
+            "a\"b",
+            "\"a\"b",
+            "a\nb",
+        ],
         csv_row,
     );
 }
@@ -338,7 +378,10 @@ fn sql(s: &str) -> Result<(), String> {
 #[test]
 fn sql_select_queries() {
     let texts = walks("sql_select", 200, 120, sql);
-    assert!(texts.iter().any(|t| t.contains(" WHERE ")), "no WHERE walked");
+    assert!(
+        texts.iter().any(|t| t.contains(" WHERE ")),
+        "no WHERE walked"
+    );
     agree(
         "sql_select",
         &[

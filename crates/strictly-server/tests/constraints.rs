@@ -53,21 +53,39 @@ async fn every_spelling_constrains_the_answer() {
     // The model wants to write prose; each constraint holds it to its shape.
     let state = server("Sure! Here is my answer: it is probably fine.");
     let cases = [
-        (json!({"grammar": "root ::= [0-9]{3} \"-\" [A-Z]{2}"}), "^[0-9]{3}-[A-Z]{2}$"),
+        (
+            json!({"grammar": "root ::= [0-9]{3} \"-\" [A-Z]{2}"}),
+            "^[0-9]{3}-[A-Z]{2}$",
+        ),
         (json!({"grammar": "@iso_date"}), r"^\d{4}-\d{2}-\d{2}$"),
-        (json!({"structured_outputs": {"regex": r"[a-z]+@[a-z]+\.com"}}), r"^[a-z]+@[a-z]+\.com$"),
-        (json!({"structured_outputs": {"choice": ["yes", "no"]}}), "^(yes|no)$"),
-        (json!({"structured_outputs": {"grammar": "@chess_san"}}), "^[a-hKQRBNO]"),
+        (
+            json!({"structured_outputs": {"regex": r"[a-z]+@[a-z]+\.com"}}),
+            r"^[a-z]+@[a-z]+\.com$",
+        ),
+        (
+            json!({"structured_outputs": {"choice": ["yes", "no"]}}),
+            "^(yes|no)$",
+        ),
+        (
+            json!({"structured_outputs": {"grammar": "@chess_san"}}),
+            "^[a-hKQRBNO]",
+        ),
         (json!({"guided_regex": r"\d+"}), r"^\d+$"),
         (json!({"guided_choice": ["red", "green"]}), "^(red|green)$"),
         (json!({"guided_grammar": "root ::= \"a\"+"}), "^a+$"),
-        (json!({"response_format": {"type": "regex", "pattern": "(Sure|No)!.*"}}), "^(Sure|No)!"),
+        (
+            json!({"response_format": {"type": "regex", "pattern": "(Sure|No)!.*"}}),
+            "^(Sure|No)!",
+        ),
     ];
     for (extra, want) in cases {
         let (status, body) = chat(&state, extra.clone()).await;
         assert_eq!(status, 200, "{extra}: {body}");
         let text = content(&body);
-        assert!(regex::Regex::new(want).unwrap().is_match(text), "{extra}: {text:?}");
+        assert!(
+            regex::Regex::new(want).unwrap().is_match(text),
+            "{extra}: {text:?}"
+        );
     }
 }
 
@@ -76,24 +94,43 @@ async fn the_model_is_followed_inside_the_grammar() {
     let state = server(r#"SELECT "name" FROM "users" WHERE "age" > 30"#);
     let (status, body) = chat(&state, json!({"grammar": "@sql_select"})).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(content(&body), r#"SELECT "name" FROM "users" WHERE "age" > 30"#);
+    assert_eq!(
+        content(&body),
+        r#"SELECT "name" FROM "users" WHERE "age" > 30"#
+    );
     // The JSON Schema spelling of structured_outputs still gives JSON.
     let state = server(r#"{"n":3}"#);
-    let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]});
+    let schema =
+        json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]});
     let (status, body) = chat(&state, json!({"structured_outputs": {"json": schema}})).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(serde_json::from_str::<Value>(content(&body)).unwrap()["n"], 3);
+    assert_eq!(
+        serde_json::from_str::<Value>(content(&body)).unwrap()["n"],
+        3
+    );
 }
 
 #[actix_web::test]
 async fn bad_constraints_are_typed_errors_that_say_where() {
     let state = server("");
     let cases = [
-        (json!({"grammar": "root ::= \"a\"\nitem ::= [b-"}), "grammar", "line 2, column 10"),
-        (json!({"grammar": "root ::= missing"}), "grammar", "`missing` is not defined"),
+        (
+            json!({"grammar": "root ::= \"a\"\nitem ::= [b-"}),
+            "grammar",
+            "line 2, column 10",
+        ),
+        (
+            json!({"grammar": "root ::= missing"}),
+            "grammar",
+            "`missing` is not defined",
+        ),
         (json!({"grammar": "@nope"}), "grammar", "@sql_select"),
         (json!({"guided_regex": "a(b"}), "regex", "offset 1"),
-        (json!({"structured_outputs": {"regex": r"\bword"}}), "regex", "assertions"),
+        (
+            json!({"structured_outputs": {"regex": r"\bword"}}),
+            "regex",
+            "assertions",
+        ),
         (json!({"guided_choice": []}), "choice", "empty"),
     ];
     for (extra, param, needle) in cases {
@@ -110,7 +147,12 @@ async fn bad_constraints_are_typed_errors_that_say_where() {
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("one constraint"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("one constraint")
+    );
     // The server keeps serving.
     let (status, _) = chat(&state, json!({"guided_choice": ["ok"]})).await;
     assert_eq!(status, 200);

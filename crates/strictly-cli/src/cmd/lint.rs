@@ -42,9 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut files = Vec::new();
     for path in &args.schemas {
         let diagnostics = match std::fs::read_to_string(path) {
-            Ok(text) if path.extension().is_some_and(|e| e == "gbnf") => {
-                compiler.lint_gbnf(&text)
-            }
+            Ok(text) if path.extension().is_some_and(|e| e == "gbnf") => compiler.lint_gbnf(&text),
             Ok(text) => lint_text(&text, &compiler),
             Err(err) => bail!("reading {}: {err}", path.display()),
         };

@@ -157,10 +157,13 @@ impl Lower<'_> {
                 for _ in min..max {
                     let n = self.b.nonterminal("upto");
                     self.b.rule(n, vec![]);
-                    self.b.rule(n, tail.into_iter().fold(vec![x], |mut v, t| {
-                        v.push(t);
-                        v
-                    }));
+                    self.b.rule(
+                        n,
+                        tail.into_iter().fold(vec![x], |mut v, t| {
+                            v.push(t);
+                            v
+                        }),
+                    );
                     tail = Some(Sym::N(n));
                 }
                 seq.extend(tail);

@@ -13,7 +13,6 @@ mod parse;
 use crate::error::CompileError;
 use crate::grammar::Grammar;
 
-
 /// Compiles GBNF text into a grammar over the bytes of the text it accepts.
 pub(crate) fn compile(src: &str) -> Result<Grammar, CompileError> {
     let rules = parse::parse(src)?;

@@ -32,7 +32,10 @@ pub(crate) enum Expr {
     /// A string literal, possibly empty.
     Literal(String),
     /// A reference to a rule, with its byte offset.
-    Ref { name: String, at: usize },
+    Ref {
+        name: String,
+        at: usize,
+    },
     Repeat {
         sub: Box<Expr>,
         min: u32,
@@ -268,7 +271,11 @@ impl Parser<'_> {
         };
         self.skip(false);
         if self.bump() != Some('}') {
-            return Err(error_at(self.src, open, "expected `}` to close this repetition"));
+            return Err(error_at(
+                self.src,
+                open,
+                "expected `}` to close this repetition",
+            ));
         }
         if let Some(max) = max
             && max < min
@@ -379,7 +386,10 @@ impl Parser<'_> {
                     let at = self.i;
                     let lo = self.char()?;
                     let hi = if self.peek() == Some('-')
-                        && self.src[self.i + 1..].chars().next().is_some_and(|c| c != ']')
+                        && self.src[self.i + 1..]
+                            .chars()
+                            .next()
+                            .is_some_and(|c| c != ']')
                     {
                         self.i += 1;
                         self.char()?

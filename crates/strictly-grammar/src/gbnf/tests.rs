@@ -5,7 +5,14 @@ use crate::{Factory, Vocabulary};
 /// be compared with committing byte by byte.
 fn factory() -> std::sync::Arc<Factory> {
     Factory::new(Vocabulary::byte_level(&[
-        b"ab", b"true", b"\"a", b"\",", b"[1", b"],", b"\xc3\xa9", b"12",
+        b"ab",
+        b"true",
+        b"\"a",
+        b"\",",
+        b"[1",
+        b"],",
+        b"\xc3\xa9",
+        b"12",
     ]))
 }
 
@@ -165,7 +172,12 @@ fn masks_match_committing_token_by_token() {
             if ok {
                 m.rollback(1).unwrap();
             }
-            assert_eq!(mask.contains(id), ok, "after {:?}: token {id}", m.debug_position());
+            assert_eq!(
+                mask.contains(id),
+                ok,
+                "after {:?}: token {id}",
+                m.debug_position()
+            );
         }
         m.commit_bytes(step).unwrap();
     }

@@ -252,7 +252,11 @@ impl GrammarCompiler {
             Ok(g) => g,
             Err(e) => return vec![Diagnostic::from_compile_error(&e)],
         };
-        match self.factory.matcher(&grammar).shortest_completion_bytes(PLAN_BYTES) {
+        match self
+            .factory
+            .matcher(&grammar)
+            .shortest_completion_bytes(PLAN_BYTES)
+        {
             Some(_) => Vec::new(),
             None => vec![Diagnostic::error(
                 Code::Grammar,

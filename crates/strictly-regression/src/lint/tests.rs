@@ -265,8 +265,18 @@ fn grammars_are_linted_with_line_and_column() {
     let found = compiler.lint_gbnf("root ::= item\nitem ::= \"a\" | [z-a]");
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].code, Code::Grammar);
-    assert_eq!(found[0].location, Some(Location { line: 2, column: 17 }));
-    assert!(found[0].line().starts_with("2:17: error[grammar]: "), "{}", found[0].line());
+    assert_eq!(
+        found[0].location,
+        Some(Location {
+            line: 2,
+            column: 17
+        })
+    );
+    assert!(
+        found[0].line().starts_with("2:17: error[grammar]: "),
+        "{}",
+        found[0].line()
+    );
     let found = compiler.lint_gbnf("@nope");
     assert!(found[0].message.contains("@json"), "{found:?}");
 }
