@@ -10,7 +10,7 @@ fn re(s: &str) -> Dfa {
 
 /// The mask must equal brute force: a token is allowed iff committing it
 /// succeeds (checked token by token on a clone of the state).
-fn check_mask_against_commit(f: &std::sync::Arc<Factory>, m: &mut crate::Matcher) {
+pub(crate) fn check_mask_against_commit(f: &std::sync::Arc<Factory>, m: &mut crate::Matcher) {
     let mask = m.compute_mask();
     for id in 0..f.vocab().len() as u32 {
         let ok = m.commit_token(id).is_ok();

@@ -13,16 +13,10 @@ use rand::{Rng, SeedableRng};
 use strictly_grammar::library::{self, GRAMMARS};
 use strictly_grammar::{CompiledGrammar, Factory, Vocabulary};
 
+mod support;
+
 fn model_factory() -> &'static Arc<Factory> {
-    static F: OnceLock<Arc<Factory>> = OnceLock::new();
-    F.get_or_init(|| {
-        let path = strictly_model::fetch::ensure_default_model().expect("the default model");
-        let gguf = strictly_model::gguf::GgufFile::open(&path).expect("a readable GGUF");
-        let tok = strictly_model::tokenizer::Tokenizer::from_gguf_for_model(&gguf)
-            .expect("its tokenizer");
-        let eos = tok.im_end().expect("<|im_end|>");
-        Factory::new(Vocabulary::new(tok.vocab_entries(), vec![eos]).expect("a vocabulary"))
-    })
+    &support::model_factory().0
 }
 
 fn byte_factory() -> &'static Arc<Factory> {

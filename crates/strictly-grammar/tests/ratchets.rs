@@ -12,28 +12,12 @@
 //!   --ratchet crates/strictly-grammar/jsts/<folder>-expected.json`.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
 use strictly_grammar::maskbench::{self, BenchOptions, Status};
-use strictly_grammar::{Factory, Vocabulary};
 
-fn factory_and_tokenizer() -> &'static (Arc<Factory>, Arc<maskbench::Tokenize>) {
-    static SHARED: OnceLock<(Arc<Factory>, Arc<maskbench::Tokenize>)> = OnceLock::new();
-    SHARED.get_or_init(|| {
-        let path = strictly_model::fetch::ensure_default_model().expect("the default model");
-        let gguf = strictly_model::gguf::GgufFile::open(&path).expect("a readable GGUF");
-        let tok = strictly_model::tokenizer::Tokenizer::from_gguf_for_model(&gguf)
-            .expect("its tokenizer");
-        let eos = tok.im_end().expect("<|im_end|>");
-        let vocab = Vocabulary::new(tok.vocab_entries(), vec![eos]).expect("a vocabulary");
-        let tok = Arc::new(tok);
-        let tokenize: Arc<maskbench::Tokenize> =
-            Arc::new(move |s: &str| tok.encode(s, false).map_err(|e| e.to_string()));
-        (Factory::new(vocab), tokenize)
-    })
-}
+mod support;
 
 /// Runs every file of `folder` and compares with the ratchet `expected`
 /// (both relative to this crate); returns the report.
@@ -50,7 +34,7 @@ fn check(folder: &str, expected: &str, min_files: usize) -> maskbench::Report {
     )
     .expect("the ratchet file is JSON");
 
-    let (factory, tokenize) = factory_and_tokenizer();
+    let (factory, tokenize) = support::model_factory();
     let opts = BenchOptions {
         timeout: Duration::from_secs(120),
         ..BenchOptions::default()

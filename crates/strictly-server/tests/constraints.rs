@@ -2,28 +2,14 @@
 //! `grammar` (llama.cpp), `structured_outputs` and `guided_*` (vLLM), and
 //! `response_format: {"type": "regex"}`; with the real grammar engine.
 
-use std::sync::Arc;
-
 use actix_web::test::{self, TestRequest};
 use serde_json::{Value, json};
-use strictly_engine::testing::{ByteCodec, ScriptedModel};
-use strictly_engine::{Engine, EngineConfig, GrammarCompiler, TextCodec};
-use strictly_server::{AppState, ServerConfig, app};
+use strictly_server::{AppState, app};
 
-/// A server whose model favours `script` wherever the constraint allows.
+mod support;
+
 fn server(script: &str) -> AppState {
-    let codec = ByteCodec::new();
-    let compiler = GrammarCompiler::new(&codec, codec.vocab_size()).unwrap();
-    let engine = Engine::builder(
-        ScriptedModel::new(script),
-        Arc::new(codec),
-        Arc::new(compiler),
-    )
-    .config(EngineConfig::default())
-    .start();
-    let state = AppState::loading(ServerConfig::default());
-    state.set_ready(engine, "test-model");
-    state
+    support::grammar_server(script)
 }
 
 async fn chat(state: &AppState, extra: Value) -> (u16, Value) {

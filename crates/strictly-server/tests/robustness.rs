@@ -10,24 +10,13 @@ use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use serde_json::{Value, json};
 use strictly_engine::testing::{ByteCodec, ScriptedModel};
-use strictly_engine::{
-    Engine, EngineConfig, EngineObserver, GrammarCompiler, ModelError, StepStats, TextCodec,
-};
+use strictly_engine::{Engine, EngineObserver, GrammarCompiler, ModelError, StepStats, TextCodec};
 use strictly_server::{AppState, ServerConfig, app};
 
+mod support;
+
 fn state(script: &str) -> AppState {
-    let codec = ByteCodec::new();
-    let compiler = GrammarCompiler::new(&codec, codec.vocab_size()).unwrap();
-    let engine = Engine::builder(
-        ScriptedModel::new(script),
-        Arc::new(codec),
-        Arc::new(compiler),
-    )
-    .config(EngineConfig::default())
-    .start();
-    let state = AppState::loading(ServerConfig::default());
-    state.set_ready(engine, "test-model");
-    state
+    support::grammar_server(script)
 }
 
 async fn extract(
