@@ -197,6 +197,20 @@ impl GrammarBuilder {
         self.rules.iter().map(|r| r.len()).sum()
     }
 
+    /// The alternatives of `nt` so far, for analyses before `finish`.
+    pub(crate) fn alternatives(&self, nt: u32) -> &[Vec<Sym>] {
+        &self.rules[nt as usize]
+    }
+
+    pub(crate) fn num_lexemes(&self) -> usize {
+        self.lexemes.len()
+    }
+
+    /// The DFA of lexeme `t`.
+    pub(crate) fn lexeme_dfa(&self, t: u32) -> &Dfa {
+        &self.dfas[self.lexemes[t as usize].dfa as usize]
+    }
+
     /// Cleans up and flattens the grammar rooted at `start`. `max_ws` is the
     /// number of whitespace bytes the lexer skips before a lexeme.
     pub fn finish(mut self, start: Sym, max_ws: u8) -> Result<Grammar, CompileError> {

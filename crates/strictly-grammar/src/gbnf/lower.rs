@@ -1,13 +1,17 @@
-//! GBNF rules into the engine's grammar: every character is a lexeme of its
-//! own (the DFA of one character of a class), so the greedy lexer is exact
-//! whatever the rules say, and the Earley parser does the rest. Repetitions
-//! are left-recursive, which Earley parses in linear time.
+//! GBNF rules into the engine's grammar. Regular pieces (strings,
+//! identifiers, fields) become one lexeme each where `promote` shows the
+//! greedy lexer stays exact; everything else is lowered character by
+//! character (a lexeme per character, which never extends past it), and
+//! the Earley parser does the rest. Repetitions are left-recursive, which
+//! Earley parses in linear time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use regex_syntax::hir::{Class, ClassUnicode, Hir};
+use regex_syntax::hir::{Class, ClassUnicode, Hir, Repetition};
 
 use super::parse::{Expr, Rule, error_at};
+use super::promote;
 use crate::dfa::Dfa;
 use crate::error::CompileError;
 use crate::grammar::{DFA_STATE_LIMIT, Grammar, GrammarBuilder, Sym};
@@ -15,63 +19,134 @@ use crate::grammar::{DFA_STATE_LIMIT, Grammar, GrammarBuilder, Sym};
 /// The rule generation starts from, as in llama.cpp.
 const ROOT: &str = "root";
 
-pub(crate) fn lower(src: &str, rules: &[Rule]) -> Result<Grammar, CompileError> {
-    let mut l = Lower {
-        src,
-        b: GrammarBuilder::new(),
-        names: HashMap::new(),
-        classes: HashMap::new(),
-    };
-    for r in rules {
-        if let Some(&(_, first)) = l.names.get(&r.name) {
-            let (line, _) = super::parse::line_col(src, first);
+/// Lowerings tried before every piece is lowered by character.
+const MAX_ROUNDS: usize = 64;
+
+/// Regex nodes a piece may inline from the rules it uses.
+const MAX_PIECE_NODES: usize = 20_000;
+
+/// Lowers `rules`; with `promote`, regular pieces become lexemes where
+/// that stays exact.
+pub(crate) fn lower(src: &str, rules: &[Rule], promote: bool) -> Result<Grammar, CompileError> {
+    let mut names: HashMap<String, usize> = HashMap::new();
+    for (i, r) in rules.iter().enumerate() {
+        if let Some(&first) = names.get(&r.name) {
+            let (line, _) = super::parse::line_col(src, rules[first].at);
             return Err(error_at(
                 src,
                 r.at,
                 format!("the rule `{}` is already defined on line {line}", r.name),
             ));
         }
-        let nt = l.b.nonterminal(&r.name);
-        l.names.insert(r.name.clone(), (nt, r.at));
+        names.insert(r.name.clone(), i);
     }
-    let Some(&(root, _)) = l.names.get(ROOT) else {
+    if !names.contains_key(ROOT) {
         return Err(error_at(src, 0, "the grammar has no `root` rule"));
-    };
-    for r in rules {
-        let nt = l.names[&r.name].0;
-        let alts = match &r.body {
-            Expr::Alt(v) => v.as_slice(),
-            e => std::slice::from_ref(e),
-        };
-        for alt in alts {
-            let rhs = l.sequence(alt)?;
-            l.b.rule(nt, rhs);
-        }
     }
-    l.b.finish(Sym::N(root), 0).map_err(|e| match e {
-        CompileError::Unsatisfiable { .. } => {
-            error_at(src, 0, "no string matches the grammar from `root`")
+    let mut pieces = Pieces::default();
+    let mut banned = HashSet::new();
+    let first = if promote { 0 } else { MAX_ROUNDS };
+    for round in first..=MAX_ROUNDS {
+        let promote = round < MAX_ROUNDS;
+        let mut l = Lower {
+            src,
+            rules,
+            names: &names,
+            nts: Vec::new(),
+            b: GrammarBuilder::new(),
+            classes: HashMap::new(),
+            pieces: &mut pieces,
+            banned: &banned,
+            promote,
+            promoted: Vec::new(),
+        };
+        let root = l.rules()?;
+        let bad = promote::violations(&l.b, root, &l.promoted);
+        if bad.is_empty() || !promote {
+            let b = l.b;
+            return b.finish(Sym::N(root), 0).map_err(|e| match e {
+                CompileError::Unsatisfiable { .. } => {
+                    error_at(src, 0, "no string matches the grammar from `root`")
+                }
+                other => other,
+            });
         }
-        other => other,
-    })
+        banned.extend(bad);
+    }
+    unreachable!("the last round promotes nothing")
+}
+
+/// Regexes and DFAs of pieces, kept across rounds.
+#[derive(Default)]
+struct Pieces {
+    /// Rule index → its language as a regex and its size in nodes
+    /// (`None`: recursive or too big).
+    rules: HashMap<usize, Option<(Hir, usize)>>,
+    /// Piece key → its DFA (`None`: over the state limit).
+    dfas: HashMap<usize, Option<Arc<Dfa>>>,
 }
 
 struct Lower<'a> {
     src: &'a str,
+    rules: &'a [Rule],
+    names: &'a HashMap<String, usize>,
+    /// Rule index → nonterminal.
+    nts: Vec<u32>,
     b: GrammarBuilder,
-    /// Rule name → nonterminal and the offset of its definition.
-    names: HashMap<String, (u32, usize)>,
     /// One lexeme per distinct class.
     classes: HashMap<Vec<(char, char)>, Sym>,
+    pieces: &'a mut Pieces,
+    /// Pieces (by key) lowered by character in this round.
+    banned: &'a HashSet<usize>,
+    promote: bool,
+    /// `(lexeme, piece key)` of the pieces lexed whole in this round.
+    promoted: Vec<(u32, usize)>,
+}
+
+/// A piece's key: the address of its node, stable across rounds.
+fn key(e: &Expr) -> usize {
+    e as *const Expr as usize
 }
 
 impl Lower<'_> {
+    /// Lowers every rule; returns the root's nonterminal.
+    fn rules(&mut self) -> Result<u32, CompileError> {
+        self.nts = self
+            .rules
+            .iter()
+            .map(|r| self.b.nonterminal(&r.name))
+            .collect();
+        for (i, r) in self.rules.iter().enumerate() {
+            let nt = self.nts[i];
+            if let Some(s) = self.piece(&r.body) {
+                self.b.rule(nt, vec![s]);
+                continue;
+            }
+            let alts = match &r.body {
+                Expr::Alt(v) => v.as_slice(),
+                e => std::slice::from_ref(e),
+            };
+            for alt in alts {
+                let rhs = match self.piece(alt) {
+                    Some(s) => vec![s],
+                    None => self.sequence(alt)?,
+                };
+                self.b.rule(nt, rhs);
+            }
+        }
+        Ok(self.nts[self.names[ROOT]])
+    }
+
     /// The symbols of one alternative.
     fn sequence(&mut self, e: &Expr) -> Result<Vec<Sym>, CompileError> {
         match e {
             Expr::Seq(items) => {
                 let mut out = Vec::new();
                 for item in items {
+                    if let Some(s) = self.piece(item) {
+                        out.push(s);
+                        continue;
+                    }
                     match item {
                         Expr::Literal(s) => out.extend(self.chars(s)),
                         other => out.push(self.symbol(other)?),
@@ -92,9 +167,12 @@ impl Lower<'_> {
     }
 
     fn symbol(&mut self, e: &Expr) -> Result<Sym, CompileError> {
+        if let Some(s) = self.piece(e) {
+            return Ok(s);
+        }
         Ok(match e {
             Expr::Ref { name, at } => match self.names.get(name) {
-                Some(&(nt, _)) => Sym::N(nt),
+                Some(&i) => Sym::N(self.nts[i]),
                 None => {
                     return Err(error_at(
                         self.src,
@@ -121,6 +199,92 @@ impl Lower<'_> {
             Expr::Repeat { sub, min, max } => {
                 let x = self.symbol(sub)?;
                 self.repeat(x, *min, *max)
+            }
+        })
+    }
+
+    /// `e` as one lexeme, when it is regular, spans more than one
+    /// character and is not banned this round.
+    fn piece(&mut self, e: &Expr) -> Option<Sym> {
+        let k = key(e);
+        if !self.promote || self.banned.contains(&k) || one_char(e) {
+            return None;
+        }
+        let dfa = match self.pieces.dfas.get(&k) {
+            Some(d) => d.clone(),
+            None => {
+                let mut budget = MAX_PIECE_NODES;
+                let d = self
+                    .regex(e, &mut Vec::new(), &mut budget)
+                    .and_then(|hir| Dfa::from_hir(&hir, DFA_STATE_LIMIT).ok())
+                    .map(Arc::new);
+                self.pieces.dfas.insert(k, d.clone());
+                d
+            }
+        }?;
+        let sym = self.b.lexeme(dfa, 0, u32::MAX)?;
+        // A piece that matches the empty string is `lexeme | ε`.
+        let t = match sym {
+            Sym::T(t) => t,
+            Sym::N(n) => self
+                .b
+                .alternatives(n)
+                .iter()
+                .flatten()
+                .find_map(|s| match s {
+                    Sym::T(t) => Some(*t),
+                    Sym::N(_) => None,
+                })?,
+        };
+        self.promoted.push((t, k));
+        Some(sym)
+    }
+
+    /// `e` as a regex over its bytes, rules inlined; `None` when it uses a
+    /// recursive rule (one on `stack`) or grows past `budget` nodes.
+    fn regex(&mut self, e: &Expr, stack: &mut Vec<usize>, budget: &mut usize) -> Option<Hir> {
+        *budget = budget.checked_sub(1)?;
+        Some(match e {
+            Expr::Class(c) => Hir::class(Class::Unicode(c.clone())),
+            Expr::Literal(s) => Hir::literal(s.as_bytes()),
+            Expr::Seq(v) => Hir::concat(
+                v.iter()
+                    .map(|x| self.regex(x, stack, budget))
+                    .collect::<Option<_>>()?,
+            ),
+            Expr::Alt(v) => Hir::alternation(
+                v.iter()
+                    .map(|x| self.regex(x, stack, budget))
+                    .collect::<Option<_>>()?,
+            ),
+            Expr::Repeat { sub, min, max } => Hir::repetition(Repetition {
+                min: *min,
+                max: *max,
+                greedy: true,
+                sub: Box::new(self.regex(sub, stack, budget)?),
+            }),
+            Expr::Ref { name, .. } => {
+                let i = *self.names.get(name)?;
+                if stack.contains(&i) {
+                    return None;
+                }
+                if !self.pieces.rules.contains_key(&i) {
+                    // A rule's regex does not depend on where it is used
+                    // (a failure through a rule on the stack means the rule
+                    // is recursive itself), so it is built once, with a
+                    // budget of its own, and charged to each user.
+                    let rules = self.rules;
+                    stack.push(i);
+                    let mut own = MAX_PIECE_NODES;
+                    let h = self
+                        .regex(&rules[i].body, stack, &mut own)
+                        .map(|h| (h, MAX_PIECE_NODES - own));
+                    stack.pop();
+                    self.pieces.rules.insert(i, h);
+                }
+                let (h, nodes) = self.pieces.rules.get(&i).cloned().flatten()?;
+                *budget = budget.checked_sub(nodes)?;
+                h
             }
         })
     }
@@ -157,13 +321,9 @@ impl Lower<'_> {
                 for _ in min..max {
                     let n = self.b.nonterminal("upto");
                     self.b.rule(n, vec![]);
-                    self.b.rule(
-                        n,
-                        tail.into_iter().fold(vec![x], |mut v, t| {
-                            v.push(t);
-                            v
-                        }),
-                    );
+                    let mut rhs = vec![x];
+                    rhs.extend(tail);
+                    self.b.rule(n, rhs);
                     tail = Some(Sym::N(n));
                 }
                 seq.extend(tail);
@@ -173,5 +333,14 @@ impl Lower<'_> {
         let n = self.b.nonterminal("repeat");
         self.b.rule(n, seq);
         Sym::N(n)
+    }
+}
+
+/// A class, or a literal of one character: a lexeme already.
+fn one_char(e: &Expr) -> bool {
+    match e {
+        Expr::Class(_) => true,
+        Expr::Literal(s) => s.chars().count() == 1,
+        _ => false,
     }
 }

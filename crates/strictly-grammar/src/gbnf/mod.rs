@@ -9,6 +9,7 @@
 
 mod lower;
 mod parse;
+mod promote;
 
 use crate::error::CompileError;
 use crate::grammar::Grammar;
@@ -16,7 +17,16 @@ use crate::grammar::Grammar;
 /// Compiles GBNF text into a grammar over the bytes of the text it accepts.
 pub(crate) fn compile(src: &str) -> Result<Grammar, CompileError> {
     let rules = parse::parse(src)?;
-    lower::lower(src, &rules)
+    lower::lower(src, &rules, true)
+}
+
+/// The same grammar with every piece lowered by character (no lexeme
+/// spans more than one character): the reference the lowering is checked
+/// against.
+#[cfg(test)]
+pub(crate) fn compile_by_character(src: &str) -> Result<Grammar, CompileError> {
+    let rules = parse::parse(src)?;
+    lower::lower(src, &rules, false)
 }
 
 #[cfg(test)]

@@ -226,3 +226,109 @@ fn arbitrary_text_never_panics() {
         let _ = super::compile(&s);
     }
 }
+
+/// Masks of the grammar as lowered (pieces lexed whole where exact) and
+/// lowered by character are the same at every step of seeded random walks.
+fn same_masks_as_by_character(grammar: &str, walks: u64) -> std::sync::Arc<crate::CompiledGrammar> {
+    let f = Factory::new(Vocabulary::byte_level(&[
+        b"ab",
+        b"\"a",
+        b"\",",
+        b"''",
+        b"'x",
+        b"s ",
+        b"a'",
+        b"12",
+        b"\"\"",
+        b"a\"",
+        b"\xc3\xa9",
+    ]));
+    let whole = f.from_grammar(super::compile(grammar).unwrap());
+    let chars = f.from_grammar(super::compile_by_character(grammar).unwrap());
+    let mut seed = 0x2545f4914f6cdd1du64;
+    for _ in 0..walks {
+        let (mut a, mut b) = (f.matcher(&whole), f.matcher(&chars));
+        let mut text = Vec::new();
+        for _ in 0..48 {
+            let (ma, mb) = (a.compute_mask(), b.compute_mask());
+            let allowed: Vec<u32> = ma.iter().collect();
+            assert_eq!(
+                allowed,
+                mb.iter().collect::<Vec<u32>>(),
+                "{grammar:?}: masks differ after {:?}",
+                String::from_utf8_lossy(&text)
+            );
+            if allowed.is_empty() {
+                break;
+            }
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let t = allowed[(seed % allowed.len() as u64) as usize];
+            if f.vocab().is_eos(t) {
+                assert!(a.is_accepting() && b.is_accepting());
+                break;
+            }
+            a.commit_token(t).unwrap();
+            b.commit_token(t).unwrap();
+            text.extend_from_slice(f.vocab().token_bytes(t));
+        }
+    }
+    whole
+}
+
+/// Whether some lexeme of `g` matches all of `word` (a piece lexed whole).
+fn lexed_whole(g: &crate::CompiledGrammar, word: &[u8]) -> bool {
+    g.grammar().dfas().iter().any(|d| d.matches(word))
+}
+
+#[test]
+fn regular_pieces_are_lexed_whole_where_that_is_exact() {
+    // A JSON-like string: its closing quote ends it.
+    let g = same_masks_as_by_character(
+        r#"root ::= "[" ( str ( "," str )* )? "]"
+str ::= "\"" [^"\\]* "\"""#,
+        300,
+    );
+    assert!(lexed_whole(&g, b"\"ab\""));
+    // Quotes doubled inside: what follows the string is never a quote.
+    let g = same_masks_as_by_character(r#"root ::= "'" ( [^'] | "''" )* "'" ( " " [a-z]+ )?"#, 300);
+    assert!(lexed_whole(&g, b"'a''b'"));
+    // Words separated by commas: a word ends where a comma may follow.
+    let g = same_masks_as_by_character(r#"root ::= [a-z]+ ( "," [a-z]+ )*"#, 300);
+    assert!(lexed_whole(&g, b"abc"));
+}
+
+#[test]
+fn pieces_stay_by_character_where_the_greedy_lexer_would_be_wrong() {
+    // Recursive rules, so that the pieces are not the whole language.
+    let cases: [(&str, &[u8]); 4] = [
+        // A word that an "s" may follow: "abs" is a word, or "ab" and "s".
+        (
+            "root ::= word \"s\"? \";\" root | \".\"\nword ::= [a-z]+",
+            b"ab",
+        ),
+        // A string that a quote may follow.
+        (
+            r#"root ::= "'" ( [^'] | "''" )* "'" "'"? ";" root | ".""#,
+            b"'a'",
+        ),
+        // Two pieces that start alike.
+        (r#"root ::= "ab" root | "a" "." root | ";""#, b"ab"),
+        (
+            r#"root ::= ( "xy" | "xz" ) "!" root | "x" [a-z] [a-z] root | ";""#,
+            b"xy",
+        ),
+    ];
+    for (grammar, word) in cases {
+        let g = same_masks_as_by_character(grammar, 200);
+        assert!(!lexed_whole(&g, word), "{grammar:?}");
+    }
+}
+
+#[test]
+fn the_shipped_grammars_lower_exactly() {
+    for g in crate::library::GRAMMARS {
+        same_masks_as_by_character(g.text, 60);
+    }
+}
