@@ -40,6 +40,7 @@ mod detok;
 mod draft;
 mod error;
 mod event;
+pub mod evidence;
 mod model;
 mod prefix;
 pub mod prompt;

@@ -30,7 +30,7 @@ use crate::routes;
     components(schemas(
         dto::ExtractRequest, dto::ExtractOptions, dto::ExtractResponse, dto::ExtractUsage, dto::TimingsMs,
         dto::ChatCompletionRequest, dto::ChatMessageIn, dto::MessageContent, dto::ContentPart,
-        dto::ResponseFormat, dto::JsonSchemaFormat, dto::StructuredOutputs, dto::StreamOptions, dto::ChatCompletion, dto::Choice,
+        dto::ResponseFormat, dto::FieldEvidence, dto::JsonSchemaFormat, dto::StructuredOutputs, dto::StreamOptions, dto::ChatCompletion, dto::Choice,
         dto::AssistantMessage, dto::ChatUsage, dto::ChatCompletionChunk, dto::ChunkChoice, dto::Delta,
         dto::ModelList, dto::ModelCard, dto::Status, dto::ErrorBody, dto::ErrorDetail,
         routes::batches::CreateBatch, routes::batch_upload::CreateBatchUpload, routes::batches::BatchStatus,

@@ -71,6 +71,22 @@ async fn extract_returns_schema_valid_data_with_usage() {
     assert_eq!(body["usage"]["forced_tokens"], 13);
     assert!(body["usage"]["prompt_tokens"].as_u64().unwrap() > 10);
     assert!(body["timings_ms"]["total"].as_f64().is_some());
+    // Where the value is in the document, in Unicode scalar values.
+    assert_eq!(
+        body["fields"]["/name"],
+        json!({"status": "exact", "start": 0, "end": 3, "text": "Bob"})
+    );
+}
+
+#[actix_web::test]
+async fn extract_says_which_values_are_not_in_the_document() {
+    let state = default_state(r#"{"name":"Bob"}"#);
+    let req = TestRequest::post()
+        .uri("/v1/extract")
+        .set_json(extract_body(NAME_SCHEMA, "Ünïcødé 🚀 — wrote by Alice."));
+    let (status, _, body) = send(&state, req).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["fields"]["/name"], json!({"status": "not_found"}));
 }
 
 #[actix_web::test]

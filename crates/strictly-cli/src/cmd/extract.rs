@@ -32,6 +32,10 @@ pub struct Args {
     /// Indent the JSON.
     #[arg(long)]
     pretty: bool,
+    /// Print `{"data": …, "fields": …}`: the answer and, per JSON Pointer,
+    /// where each value is in the document (as `/v1/extract` returns it).
+    #[arg(long)]
+    json: bool,
     /// Print token counts and timings to stderr.
     #[arg(long)]
     stats: bool,
@@ -45,6 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let schema: serde_json::Value = serde_json::from_str(&schema_text)
         .with_context(|| format!("{} is not JSON", args.schema.display()))?;
     let document = read_document(args.file.as_ref())?;
+    let source = args.json.then(|| document.clone());
     let parts = args.model.load_parts()?;
     let config = args.model.engine_config();
     let engine = parts.start(config, None)?;
@@ -56,7 +61,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         });
     request.max_tokens = args.max_tokens;
     let done = engine.submit(request)?.wait()?;
-    let json = done.json.context("the answer is not JSON")?;
+    let mut json = done.json.context("the answer is not JSON")?;
+    if let Some(document) = source {
+        let fields: serde_json::Map<String, serde_json::Value> =
+            strictly_engine::evidence::locate_all(&document, &json)
+                .into_iter()
+                .map(|(pointer, e)| Ok((pointer, serde_json::to_value(e)?)))
+                .collect::<Result<_, serde_json::Error>>()?;
+        json = serde_json::json!({"data": json, "fields": fields});
+    }
     let text = if args.pretty {
         serde_json::to_string_pretty(&json)?
     } else {

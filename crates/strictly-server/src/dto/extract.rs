@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -37,12 +39,49 @@ pub struct ExtractResponse {
     /// The typed JSON, valid against the request's schema.
     #[schema(value_type = Object)]
     pub data: Value,
+    /// Where each string and number of `data` comes from in the document,
+    /// by the JSON Pointer of the value (`/items/0/name`).
+    pub fields: BTreeMap<String, FieldEvidence>,
     /// `stop`, or `length` when `max_tokens` cut the answer short (it was
     /// then completed with the shortest valid ending).
     pub finish_reason: String,
     pub usage: ExtractUsage,
     pub timings_ms: TimingsMs,
     pub model: String,
+}
+
+/// Where a value of the answer is in the document.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FieldEvidence {
+    /// `exact` (the value's text occurs as it is), `normalized` (after case,
+    /// whitespace, number separators or date format), `fuzzy` (a similar
+    /// passage) or `not_found`.
+    pub status: String,
+    /// The passage's first character, counted in Unicode scalar values
+    /// (what Python's `str` indexes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<usize>,
+    /// One past the passage's last character.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<usize>,
+    /// The passage as the document has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// For `fuzzy`: one minus the edit distance over the value's length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
+}
+
+impl From<strictly_engine::evidence::Evidence> for FieldEvidence {
+    fn from(e: strictly_engine::evidence::Evidence) -> Self {
+        Self {
+            status: e.status.as_str().into(),
+            start: e.start,
+            end: e.end,
+            text: e.text,
+            similarity: e.similarity,
+        }
+    }
 }
 
 /// Token counts.

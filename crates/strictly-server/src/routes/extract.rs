@@ -30,6 +30,7 @@ pub(crate) async fn extract(
     let body = body.into_inner();
     check_schema_size(&state.config, &body.schema)?;
     let options = body.options;
+    let document = body.document.clone();
     let mut request =
         GenerateRequest::extraction(body.schema, body.document, body.instructions.as_deref())
             .with_sampling(sampling(options.temperature, options.top_p, options.seed));
@@ -42,8 +43,18 @@ pub(crate) async fn extract(
             "no JSON answer".into(),
         ))
     })?;
+    let (data, fields) = web::block(move || {
+        let fields = strictly_engine::evidence::locate_all(&document, &data)
+            .into_iter()
+            .map(|(pointer, e)| (pointer, e.into()))
+            .collect();
+        (data, fields)
+    })
+    .await
+    .map_err(|e| ApiError::from(strictly_engine::EngineError::Internal(e.to_string())))?;
     Ok(HttpResponse::Ok().json(ExtractResponse {
         data,
+        fields,
         finish_reason: done.finish_reason.as_str().into(),
         usage: done.usage.into(),
         timings_ms: done.timings.into(),
