@@ -68,10 +68,26 @@ pub struct TokenEvent {
     pub forced: bool,
 }
 
+/// Where one answer token is in the answer and how sure the model was.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnswerToken {
+    /// Byte offsets `[start, end)` of its bytes in `Completion::text`.
+    pub start: usize,
+    pub end: usize,
+    /// Its probability among the tokens the grammar allowed at that step
+    /// (the model's distribution renormalised over the mask, temperature
+    /// 1); `1.0` for forced tokens.
+    pub prob: f32,
+    /// Appended because the grammar allowed nothing else.
+    pub forced: bool,
+}
+
 /// A finished answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completion {
     pub text: String,
+    /// Every answer token in order, for per-value confidence.
+    pub tokens: Vec<AnswerToken>,
     /// The parsed answer of a JSON-constrained request, already validated
     /// (plain-text constraints are validated too; their answer is `text`).
     pub json: Option<Value>,

@@ -34,6 +34,7 @@
 //! # }
 //! ```
 
+pub mod confidence;
 mod config;
 mod constraint;
 mod detok;
@@ -67,7 +68,9 @@ pub use constraint::{
     ConstraintCompiler, Grammar, MatchError, Matcher, SchemaError, TextFormatError, TokenMask,
 };
 pub use error::{EngineError, ErrorKind};
-pub use event::{Completion, Event, EventStream, FinishReason, Timings, TokenEvent, Usage};
+pub use event::{
+    AnswerToken, Completion, Event, EventStream, FinishReason, Timings, TokenEvent, Usage,
+};
 pub use model::{CodecError, ForwardItem, LanguageModel, ModelError, TextCodec};
 pub use request::{
     CancelToken, ChatMessage, Constraint, GenerateRequest, Priority, Role, SamplingParams,

@@ -93,6 +93,31 @@ impl Sampler {
     }
 }
 
+/// The probability of `token` under the model's distribution restricted to
+/// the tokens `mask` allows (softmax at temperature 1 over them): what the
+/// model thought of its choice once the grammar had ruled out the rest.
+pub(crate) fn masked_probability(logits: &[f32], mask: &TokenMask, token: u32) -> f32 {
+    let Some(&chosen) = logits.get(token as usize) else {
+        return 0.0;
+    };
+    let max = mask
+        .iter()
+        .filter_map(|id| logits.get(id as usize))
+        .copied()
+        .filter(|l| l.is_finite())
+        .fold(chosen, f32::max);
+    let total: f64 = mask
+        .iter()
+        .filter_map(|id| logits.get(id as usize))
+        .filter(|l| l.is_finite())
+        .map(|&l| f64::from(l - max).exp())
+        .sum();
+    if total <= 0.0 || !chosen.is_finite() {
+        return 0.0;
+    }
+    (f64::from(chosen - max).exp() / total) as f32
+}
+
 /// The allowed token with the highest logit (lowest id on ties).
 fn argmax(logits: &[f32], mask: &TokenMask) -> Option<u32> {
     let mut best: Option<(u32, f32)> = None;
@@ -148,6 +173,16 @@ mod tests {
             a.iter().collect::<std::collections::HashSet<_>>().len() > 1,
             "sampling should vary: {a:?}"
         );
+    }
+
+    #[test]
+    fn probabilities_are_renormalised_over_the_mask() {
+        let logits = [0.0, 2.0f32.ln(), 9.0, 0.0];
+        let mask = mask_of(4, &[0, 1, 3]);
+        // Weights 1, 2 and 1 among the allowed tokens; token 2 is ruled out.
+        assert!((masked_probability(&logits, &mask, 1) - 0.5).abs() < 1e-6);
+        assert!((masked_probability(&logits, &mask, 3) - 0.25).abs() < 1e-6);
+        assert_eq!(masked_probability(&logits, &mask_of(4, &[2]), 2), 1.0);
     }
 
     #[test]

@@ -72,10 +72,19 @@ async fn extract_returns_schema_valid_data_with_usage() {
     assert!(body["usage"]["prompt_tokens"].as_u64().unwrap() > 10);
     assert!(body["timings_ms"]["total"].as_f64().is_some());
     // Where the value is in the document, in Unicode scalar values.
+    let field = &body["fields"]["/name"];
     assert_eq!(
-        body["fields"]["/name"],
-        json!({"status": "exact", "start": 0, "end": 3, "text": "Bob"})
+        (
+            &field["status"],
+            &field["start"],
+            &field["end"],
+            &field["text"]
+        ),
+        (&json!("exact"), &json!(0), &json!(3), &json!("Bob")),
+        "{body}"
     );
+    let confidence = field["confidence"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&confidence), "{body}");
 }
 
 #[actix_web::test]
@@ -86,7 +95,10 @@ async fn extract_says_which_values_are_not_in_the_document() {
         .set_json(extract_body(NAME_SCHEMA, "Ünïcødé 🚀 — wrote by Alice."));
     let (status, _, body) = send(&state, req).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["fields"]["/name"], json!({"status": "not_found"}));
+    let field = &body["fields"]["/name"];
+    assert_eq!(field["status"], "not_found", "{body}");
+    assert!(field.get("start").is_none(), "{body}");
+    assert!(field["confidence"].as_f64().unwrap() <= 0.2, "{body}");
 }
 
 #[actix_web::test]

@@ -33,7 +33,8 @@ pub struct Args {
     #[arg(long)]
     pretty: bool,
     /// Print `{"data": …, "fields": …}`: the answer and, per JSON Pointer,
-    /// where each value is in the document (as `/v1/extract` returns it).
+    /// where each value is in the document and the model's confidence (as
+    /// `/v1/extract` returns them).
     #[arg(long)]
     json: bool,
     /// Print token counts and timings to stderr.
@@ -61,13 +62,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         });
     request.max_tokens = args.max_tokens;
     let done = engine.submit(request)?.wait()?;
+    let fields = source.map(|document| strictly_engine::evidence::fields(&document, &done));
     let mut json = done.json.context("the answer is not JSON")?;
-    if let Some(document) = source {
-        let fields: serde_json::Map<String, serde_json::Value> =
-            strictly_engine::evidence::locate_all(&document, &json)
-                .into_iter()
-                .map(|(pointer, e)| Ok((pointer, serde_json::to_value(e)?)))
-                .collect::<Result<_, serde_json::Error>>()?;
+    if let Some(fields) = fields {
+        let fields: serde_json::Map<String, serde_json::Value> = fields
+            .into_iter()
+            .map(|(pointer, e)| Ok((pointer, serde_json::to_value(e)?)))
+            .collect::<Result<_, serde_json::Error>>()?;
         json = serde_json::json!({"data": json, "fields": fields});
     }
     let text = if args.pretty {

@@ -167,6 +167,48 @@ impl Document {
     }
 }
 
+/// Confidence of a value that is not in the document, at most: the model
+/// may be sure of a value it made up.
+pub const NOT_FOUND_CONFIDENCE: f64 = 0.2;
+
+/// What a user needs to trust one value: where it is in the document and
+/// how sure the model was ([`crate::confidence`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Field {
+    #[serde(flatten)]
+    pub evidence: Evidence,
+    pub confidence: f64,
+}
+
+/// Evidence and confidence of every string and number of a finished JSON
+/// answer to `document`, by JSON Pointer.
+pub fn fields(document: &str, done: &crate::Completion) -> Vec<(String, Field)> {
+    let Some(data) = &done.json else {
+        return Vec::new();
+    };
+    let confidence: std::collections::HashMap<String, f32> =
+        crate::confidence::per_leaf(&done.text, &done.tokens)
+            .into_iter()
+            .collect();
+    locate_all(document, data)
+        .into_iter()
+        .map(|(pointer, evidence)| {
+            let mut c = f64::from(confidence.get(&pointer).copied().unwrap_or(1.0));
+            if evidence.status == Status::NotFound {
+                c = c.min(NOT_FOUND_CONFIDENCE);
+            }
+            let confidence = (c * 1000.0).round() / 1000.0;
+            (
+                pointer,
+                Field {
+                    evidence,
+                    confidence,
+                },
+            )
+        })
+        .collect()
+}
+
 /// Evidence for every string and number leaf of `data`, by JSON Pointer,
 /// in document order of the answer.
 pub fn locate_all(document: &str, data: &Value) -> Vec<(String, Evidence)> {

@@ -70,16 +70,23 @@ pub struct FieldEvidence {
     /// For `fuzzy`: one minus the edit distance over the value's length.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub similarity: Option<f64>,
+    /// How sure the model was, 0 to 1: the smallest probability among the
+    /// tokens it chose freely to write the value (under the grammar's
+    /// mask; forced tokens left out), at most 0.2 when the value is
+    /// `not_found`. Not calibrated.
+    pub confidence: f64,
 }
 
-impl From<strictly_engine::evidence::Evidence> for FieldEvidence {
-    fn from(e: strictly_engine::evidence::Evidence) -> Self {
+impl From<strictly_engine::evidence::Field> for FieldEvidence {
+    fn from(f: strictly_engine::evidence::Field) -> Self {
+        let e = f.evidence;
         Self {
             status: e.status.as_str().into(),
             start: e.start,
             end: e.end,
             text: e.text,
             similarity: e.similarity,
+            confidence: f.confidence,
         }
     }
 }

@@ -12,13 +12,15 @@ use crate::constraint::{Matcher, TokenMask};
 use crate::detok::Utf8Stream;
 use crate::draft::{CopySource, MAX_MATCH};
 use crate::error::EngineError;
-use crate::event::{Completion, Event, FinishReason, Timings, TokenEvent, Usage};
+use crate::event::{AnswerToken, Completion, Event, FinishReason, Timings, TokenEvent, Usage};
 use crate::model::{ForwardItem, LanguageModel, ModelError};
 use crate::prefix::PrefixCache;
 use crate::request::{CancelToken, Priority};
-use crate::sampler::Sampler;
+use crate::sampler::{Sampler, masked_probability};
 use crate::schema_cache::Compiled;
 use crate::steer;
+
+mod drafts;
 
 /// How often (in answer tokens) the shortest-completion estimate is
 /// refreshed while the budget is within a few times of it.
@@ -96,6 +98,10 @@ pub(crate) struct Sequence<C> {
     shortest: usize,
     steered: bool,
     utf8: Utf8Stream,
+    /// Every produced token: its place in the answer and its probability.
+    tokens: Vec<AnswerToken>,
+    /// Bytes of the answer so far.
+    answer_bytes: usize,
     mask: TokenMask,
     /// `mask` already holds the allowed tokens of the current state.
     mask_ready: bool,
@@ -146,6 +152,8 @@ impl<C> Sequence<C> {
             shortest,
             steered: false,
             utf8: Utf8Stream::default(),
+            tokens: Vec::new(),
+            answer_bytes: 0,
             mask: TokenMask::new(vocab_size),
             mask_ready: false,
             admitted: Instant::now(),
@@ -266,85 +274,6 @@ impl<C> Sequence<C> {
         std::mem::take(&mut self.unconfirmed)
     }
 
-    /// Computes the next mask now, before the step, and keeps its tokens
-    /// when they are few: the model then computes only their logits.
-    fn prepare_only(&mut self, ctx: &Ctx) {
-        if self.job.matcher.is_none() {
-            return;
-        }
-        self.refresh_mask(ctx);
-        if self.mask.count() <= ONLY_MAX {
-            self.only.extend(self.mask.iter());
-        }
-    }
-
-    /// Appends draft tokens to `pending`: the document's text after the
-    /// place the answer's tail matches, tokenized, cut where the grammar
-    /// refuses it, and ended after any tokens the grammar forces there.
-    fn prepare_draft(&mut self, step_rows: usize, ctx: &Ctx) {
-        let max = step_rows
-            .saturating_sub(self.pending.len())
-            .min(ctx.config.max_draft_tokens);
-        if max == 0 || self.pending.is_empty() || self.steered {
-            return;
-        }
-        // Near the end of the budget, steering decides token by token.
-        let remaining = self.job.max_tokens.saturating_sub(self.generated);
-        if remaining <= 2 * (self.shortest + ctx.config.steer_slack) + max {
-            return;
-        }
-        let Some(source) = self.job.source.as_mut() else {
-            return;
-        };
-        let tail = self.utf8.last_bytes(MAX_MATCH);
-        let Some(bytes) = source.continuation(&tail, DRAFT_BYTES) else {
-            return;
-        };
-        let cut = bytes.len() == DRAFT_BYTES;
-        let text = match std::str::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
-        };
-        let Ok(mut tokens) = ctx.codec.encode(text) else {
-            return;
-        };
-        if cut {
-            // The byte limit may have split the last word.
-            tokens.pop();
-        }
-        tokens.truncate(max);
-        let mut draft = Vec::with_capacity(max);
-        match self.job.matcher.as_mut() {
-            Some(matcher) => {
-                for token in tokens {
-                    if ctx.stop_tokens.contains(&token) || matcher.commit(token).is_err() {
-                        break;
-                    }
-                    draft.push(token);
-                    let forced = matcher.forced_tokens();
-                    if !forced.is_empty() {
-                        // The document's text rarely goes on the way the
-                        // grammar does, so the draft ends with what it forces.
-                        for token in forced {
-                            if draft.len() >= max
-                                || ctx.stop_tokens.contains(&token)
-                                || matcher.commit(token).is_err()
-                            {
-                                break;
-                            }
-                            draft.push(token);
-                        }
-                        break;
-                    }
-                }
-                matcher.rollback(draft.len());
-            }
-            None => draft.extend(tokens.into_iter().take_while(|&t| !ctx.codec.is_special(t))),
-        }
-        self.pending.extend_from_slice(&draft);
-        self.draft = draft;
-    }
-
     /// Grammar work done by this sequence so far.
     pub(crate) fn grammar_time(&self) -> Duration {
         self.grammar_time
@@ -359,7 +288,8 @@ impl<C> Sequence<C> {
         if ctx.stop_tokens.contains(&token) {
             return Some(Ok(FinishReason::Stop));
         }
-        self.accept(token, false, ctx);
+        let prob = masked_probability(logits, &ctx.free_mask, token);
+        self.accept(token, false, prob, ctx);
         (self.generated >= self.job.max_tokens).then_some(Ok(FinishReason::Length))
     }
 
@@ -393,11 +323,12 @@ impl<C> Sequence<C> {
         }
         // A mask with a single token is a forced choice as well.
         let forced = self.mask.count() == 1;
+        let prob = masked_probability(logits, &self.mask, token);
         if let Err(e) = self.commit(token) {
             return Some(Err(e));
         }
         self.job.plan = None;
-        self.accept(token, forced, ctx);
+        self.accept(token, forced, prob, ctx);
         self.after_commit(ctx)
     }
 
@@ -425,6 +356,7 @@ impl<C> Sequence<C> {
         if ctx.stop_tokens.contains(&token) {
             return Some(Ok(FinishReason::Stop));
         }
+        let prob = masked_probability(logits, &self.mask, token);
         if let Err(e) = self.commit(token) {
             return Some(Err(e));
         }
@@ -437,7 +369,7 @@ impl<C> Sequence<C> {
             Some(next) => {
                 self.shortest = next.len();
                 self.job.plan = Some(next);
-                self.accept(token, false, ctx);
+                self.accept(token, false, prob, ctx);
                 self.after_commit(ctx)
             }
             None => {
@@ -449,7 +381,7 @@ impl<C> Sequence<C> {
                     if let Err(e) = self.commit(token) {
                         return Some(Err(e));
                     }
-                    self.accept(token, true, ctx);
+                    self.accept(token, true, 1.0, ctx);
                 }
                 Some(Ok(FinishReason::Length))
             }
@@ -479,7 +411,7 @@ impl<C> Sequence<C> {
                 Some(plan) if plan.first() == Some(&token) => Some(plan[1..].to_vec()),
                 _ => None,
             };
-            self.accept(token, true, ctx);
+            self.accept(token, true, 1.0, ctx);
         }
         self.mask_ready = false;
         if self.accepting() {
@@ -560,11 +492,21 @@ impl<C> Sequence<C> {
     }
 
     /// Records an answer token and streams its text.
-    fn accept(&mut self, token: u32, forced: bool, ctx: &Ctx) {
+    /// Appends a produced token; `prob` is its probability under the mask
+    /// (`1.0` when forced).
+    fn accept(&mut self, token: u32, forced: bool, prob: f32, ctx: &Ctx) {
         self.pending.push(token);
         self.generated += 1;
         self.forced += usize::from(forced);
-        let text = self.utf8.push(ctx.codec.token_bytes(token));
+        let bytes = ctx.codec.token_bytes(token);
+        self.tokens.push(AnswerToken {
+            start: self.answer_bytes,
+            end: self.answer_bytes + bytes.len(),
+            prob: if forced { 1.0 } else { prob },
+            forced,
+        });
+        self.answer_bytes += bytes.len();
+        let text = self.utf8.push(bytes);
         let _ = self.job.events.send(Event::Token(TokenEvent {
             id: token,
             text,
@@ -600,6 +542,7 @@ impl<C> Sequence<C> {
             };
             Ok(Completion {
                 text,
+                tokens: self.tokens,
                 json,
                 finish_reason,
                 usage,
