@@ -336,6 +336,18 @@ mod tests {
         }
     }
 
+    /// A model that wants to add keys nobody listed gets the listed ones.
+    #[test]
+    fn keys_the_schema_does_not_list_are_not_invented() {
+        let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}});
+        let done = engine(r#"{"city":"Lyon","number":"12","date":"2024"}"#)
+            .submit(GenerateRequest::extraction(schema, "x", None))
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert_eq!(done.json, Some(json!({"city": "Lyon"})));
+    }
+
     #[test]
     fn compile_errors_carry_the_keyword_pointer() {
         let schema =

@@ -303,3 +303,48 @@ fn errors_name_keyword_and_pointer() {
         assert_eq!(e.pointer(), Some(ptr), "{e}");
     }
 }
+
+/// Generation writes the listed properties only, unless the schema allows
+/// other keys in words; checking documents written elsewhere (lenient)
+/// keeps the schema's own reading.
+#[test]
+fn generation_writes_only_listed_properties_unless_more_are_allowed() {
+    let f = factory();
+    let gen_accepts = |schema: &Value, text: &str| {
+        let g = f
+            .compile_json_schema(schema, &JsonOptions::compact())
+            .unwrap_or_else(|e| panic!("{schema}: {e}"));
+        let mut m = f.matcher(&g);
+        m.commit_bytes(text.as_bytes()).is_ok() && m.is_accepting()
+    };
+    let listed = json!({"type": "object", "properties": {"city": {"type": "string"}}});
+    assert!(gen_accepts(&listed, r#"{"city":"Lyon"}"#));
+    assert!(!gen_accepts(&listed, r#"{"city":"Lyon","date":"x"}"#));
+    assert!(accepts(&f, &listed, r#"{"city": "Lyon", "date": "x"}"#));
+    for open in [
+        json!({"type": "object", "properties": {"city": {}}, "additionalProperties": true}),
+        json!({"type": "object", "properties": {"city": {}}, "patternProperties": {"^d": {}}}),
+        json!({"type": "object"}),
+        // A required key that is not listed, and a minimum the listed keys
+        // cannot meet, keep other keys allowed.
+        json!({"type": "object", "properties": {"city": {}}, "required": ["date"]}),
+        json!({"type": "object", "properties": {"city": {}}, "minProperties": 2}),
+    ] {
+        assert!(
+            gen_accepts(&open, r#"{"city":"Lyon","date":"x"}"#),
+            "{open}"
+        );
+    }
+    // allOf: the listed keys of every branch.
+    let both = json!({"allOf": [
+        {"properties": {"a": {"type": "integer"}}},
+        {"properties": {"b": {"type": "integer"}}}
+    ]});
+    assert!(gen_accepts(&both, r#"{"a":1,"b":2}"#));
+    assert!(!gen_accepts(&both, r#"{"a":1,"b":2,"c":3}"#));
+    let opened = json!({"allOf": [
+        {"properties": {"a": {"type": "integer"}}},
+        {"additionalProperties": {"type": "integer"}}
+    ]});
+    assert!(gen_accepts(&opened, r#"{"a":1,"c":3}"#));
+}

@@ -92,6 +92,13 @@ pub(crate) struct ObjSpec {
     pub names_enum: Option<Vec<String>>,
     pub min: u32,
     pub max: Option<u32>,
+    /// What the schema says of keys besides the listed ones: `Some(true)`
+    /// when it lists `properties` and says nothing more (such objects are
+    /// generated with the listed keys only, see
+    /// `JsonOptions::only_listed_properties`), `Some(false)` when it allows
+    /// other keys in words (`additionalProperties`, `patternProperties`,
+    /// `unevaluatedProperties`), `None` when it says neither.
+    pub listed_only: Option<bool>,
 }
 
 impl Schema {

@@ -172,6 +172,12 @@ impl Ctx<'_> {
         }
         out.pattern_props.extend(b.pattern_props);
         out.additional.extend(b.additional);
+        // Other keys allowed in words anywhere keep them allowed.
+        out.listed_only = match (out.listed_only, b.listed_only) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (None, None) => None,
+        };
         for r in b.required {
             if !out.required.contains(&r) {
                 out.required.push(r);

@@ -58,6 +58,13 @@ pub struct JsonOptions {
     /// parsers, and the validator, turn into an error or infinity, and
     /// `1e-999` into zero.
     pub finite_numbers: bool,
+    /// Objects whose schema lists `properties` and says nothing of other
+    /// keys (no `additionalProperties`, `patternProperties` or
+    /// `unevaluatedProperties`) get only the listed keys, what generation
+    /// should use: a user who lists the fields wants those, and every such
+    /// answer is still valid. A schema that allows more says so, e.g.
+    /// `"additionalProperties": true`.
+    pub only_listed_properties: bool,
     /// Wall time one compilation may take before the schema is refused as
     /// too complex (not part of the cache key: it bounds work, not the
     /// language).
@@ -77,6 +84,7 @@ impl JsonOptions {
             max_number_chars: 64,
             any_property_order: true,
             finite_numbers: false,
+            only_listed_properties: false,
             time_budget: DEFAULT_TIME_BUDGET,
         }
     }
@@ -87,6 +95,7 @@ impl JsonOptions {
             whitespace: Whitespace::Compact,
             any_property_order: false,
             finite_numbers: true,
+            only_listed_properties: true,
             ..JsonOptions::lenient()
         }
     }
@@ -109,12 +118,13 @@ impl JsonOptions {
     /// A stable description, part of the grammar cache key.
     pub(crate) fn canonical(&self) -> String {
         format!(
-            "ws={};s={};n={};any={};finite={}",
+            "ws={};s={};n={};any={};finite={};listed={}",
             self.max_ws(),
             self.max_string_chars,
             self.max_number_chars,
             self.any_property_order,
-            self.finite_numbers
+            self.finite_numbers,
+            self.only_listed_properties
         )
     }
 }

@@ -160,6 +160,18 @@ impl Compiler<'_, '_> {
         Ok(true)
     }
 
+    /// Whether the object gets its listed keys only (see
+    /// `JsonOptions::only_listed_properties`): never when that could leave
+    /// a required key or `minProperties` unmet.
+    fn listed_only(&self, o: &ObjSpec) -> bool {
+        self.ctx.options.only_listed_properties
+            && o.listed_only == Some(true)
+            && o.required
+                .iter()
+                .all(|r| o.props.iter().any(|(k, _)| k == r))
+            && o.min as usize <= o.props.len()
+    }
+
     pub fn object(&mut self, o: &ObjSpec, ptr: &str) -> Result<Option<Sym>, CompileError> {
         // Listed keys: `properties` in order, then required keys not listed,
         // then (for a finite propertyNames) the other allowed names.
@@ -195,7 +207,7 @@ impl Compiler<'_, '_> {
                 None => {}
             }
         }
-        let extras = if o.names_enum.is_some() {
+        let extras = if o.names_enum.is_some() || self.listed_only(o) {
             Vec::new()
         } else {
             let (extras, finite) = self.extra_keys(o, &keys, ptr)?;

@@ -639,9 +639,23 @@ impl<'a> Ctx<'a> {
         m: &'a Map<String, Value>,
         ptr: &str,
     ) -> Result<Schema, CompileError> {
+        let opens = [
+            "additionalProperties",
+            "patternProperties",
+            "unevaluatedProperties",
+        ]
+        .iter()
+        .any(|k| m.get(*k).is_some_and(|v| v != &Value::Bool(false)));
         let mut spec = ObjSpec {
             min: self.uint(m, "minProperties", ptr)?.unwrap_or(0),
             max: self.uint(m, "maxProperties", ptr)?,
+            listed_only: if opens {
+                Some(false)
+            } else if m.contains_key("properties") {
+                Some(true)
+            } else {
+                None
+            },
             ..Default::default()
         };
         if let Some(p) = m.get("properties") {
