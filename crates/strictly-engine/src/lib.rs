@@ -34,6 +34,7 @@
 //! # }
 //! ```
 
+pub mod calibration;
 pub mod confidence;
 mod config;
 mod constraint;

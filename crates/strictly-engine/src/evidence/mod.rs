@@ -167,16 +167,17 @@ impl Document {
     }
 }
 
-/// Confidence of a value that is not in the document, at most: the model
-/// may be sure of a value it made up.
-pub const NOT_FOUND_CONFIDENCE: f64 = 0.2;
-
-/// What a user needs to trust one value: where it is in the document and
-/// how sure the model was ([`crate::confidence`]).
+/// What a user needs to trust one value: where it is in the document, how
+/// sure the model was ([`crate::confidence`]) and what that means once
+/// calibrated ([`crate::calibration`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Field {
     #[serde(flatten)]
     pub evidence: Evidence,
+    /// The model's own probability of the value.
+    pub probability: f64,
+    /// The calibrated confidence: about this share of development values
+    /// like it were right.
     pub confidence: f64,
 }
 
@@ -186,25 +187,23 @@ pub fn fields(document: &str, done: &crate::Completion) -> Vec<(String, Field)> 
     let Some(data) = &done.json else {
         return Vec::new();
     };
-    let confidence: std::collections::HashMap<String, f32> =
+    let probability: std::collections::HashMap<String, f32> =
         crate::confidence::per_leaf(&done.text, &done.tokens)
             .into_iter()
             .collect();
+    let calibration = crate::calibration::Calibration::shipped();
+    let round = |x: f64| (x * 1000.0).round() / 1000.0;
     locate_all(document, data)
         .into_iter()
         .map(|(pointer, evidence)| {
-            let mut c = f64::from(confidence.get(&pointer).copied().unwrap_or(1.0));
-            if evidence.status == Status::NotFound {
-                c = c.min(NOT_FOUND_CONFIDENCE);
-            }
-            let confidence = (c * 1000.0).round() / 1000.0;
-            (
-                pointer,
-                Field {
-                    evidence,
-                    confidence,
-                },
-            )
+            let p = f64::from(probability.get(&pointer).copied().unwrap_or(1.0));
+            let confidence = calibration.confidence(p, evidence.status);
+            let field = Field {
+                evidence,
+                probability: round(p),
+                confidence: round(confidence),
+            };
+            (pointer, field)
         })
         .collect()
 }

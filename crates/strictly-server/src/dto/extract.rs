@@ -70,10 +70,14 @@ pub struct FieldEvidence {
     /// For `fuzzy`: one minus the edit distance over the value's length.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub similarity: Option<f64>,
-    /// How sure the model was, 0 to 1: the smallest probability among the
-    /// tokens it chose freely to write the value (under the grammar's
-    /// mask; forced tokens left out), at most 0.2 when the value is
-    /// `not_found`. Not calibrated.
+    /// The model's own probability of the value, 0 to 1: the smallest
+    /// probability among the tokens it chose freely to write it (under the
+    /// grammar's mask; forced tokens left out).
+    pub probability: f64,
+    /// Calibrated confidence, 0 to 1: of the development values with this
+    /// confidence, about this share were right. Derived from `probability`
+    /// and `status` (a `not_found` value gets the share of such values that
+    /// were right, which is low).
     pub confidence: f64,
 }
 
@@ -86,6 +90,7 @@ impl From<strictly_engine::evidence::Field> for FieldEvidence {
             end: e.end,
             text: e.text,
             similarity: e.similarity,
+            probability: f.probability,
             confidence: f.confidence,
         }
     }
