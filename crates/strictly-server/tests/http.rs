@@ -315,7 +315,7 @@ async fn chat_completion_with_json_schema() {
     let state = default_state(r#"{"name":"Ada"}"#);
     let req = TestRequest::post().uri("/v1/chat/completions").set_json(json!({
         "model": "anything",
-        "messages": [{"role": "user", "content": [{"type": "text", "text": "Who?"}]}],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "Who? Ada wrote it."}]}],
         "response_format": {"type": "json_schema", "json_schema": {
             "name": "person", "strict": true, "schema": serde_json::from_str::<Value>(NAME_SCHEMA).unwrap()
         }}
@@ -330,6 +330,9 @@ async fn chat_completion_with_json_schema() {
     let content: Value =
         serde_json::from_str(choice["message"]["content"].as_str().unwrap()).unwrap();
     assert_eq!(content, json!({"name": "Ada"}));
+    // The extension: where the value is in the user's messages.
+    assert_eq!(body["fields"]["/name"]["status"], "exact", "{body}");
+    assert_eq!(body["fields"]["/name"]["start"], 5, "{body}");
     let usage = &body["usage"];
     assert_eq!(
         usage["total_tokens"].as_u64().unwrap(),
@@ -347,6 +350,10 @@ async fn chat_completion_reports_length_honestly() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["choices"][0]["message"]["content"], "a lo");
     assert_eq!(body["choices"][0]["finish_reason"], "length");
+    assert!(
+        body.get("fields").is_none(),
+        "free text has no fields: {body}"
+    );
 }
 
 #[actix_web::test]

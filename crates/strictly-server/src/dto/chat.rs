@@ -142,6 +142,11 @@ pub struct ChatCompletion {
     pub model: String,
     pub choices: Vec<Choice>,
     pub usage: ChatUsage,
+    /// strictly's extension, for JSON answers (non-streamed): where each
+    /// string and number of the answer is in the user messages, and how far
+    /// to trust it, by JSON Pointer (as `fields` of `/v1/extract`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<std::collections::BTreeMap<String, super::FieldEvidence>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
