@@ -31,6 +31,11 @@ fn schema_compilation_and_generation() {
 }
 
 #[test]
+fn grammars_and_regexes() {
+    fuzz("grammar", 3000);
+}
+
+#[test]
 fn gguf_files() {
     fuzz("gguf", 20_000);
 }
