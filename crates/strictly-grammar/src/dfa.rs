@@ -257,12 +257,18 @@ impl Dfa {
 
     /// Compiles a regex HIR over bytes into a DFA of at most `limit` states.
     pub fn from_hir(hir: &Hir, limit: usize) -> Result<Dfa, DfaError> {
+        Self::from_hir_within(hir, limit, 64 << 20)
+    }
+
+    /// `from_hir` with the intermediate NFA limited to `nfa_bytes`, for
+    /// automata that are only worth building when small.
+    pub fn from_hir_within(hir: &Hir, limit: usize, nfa_bytes: usize) -> Result<Dfa, DfaError> {
         let nfa = thompson::Compiler::new()
             .configure(
                 thompson::Config::new()
                     .which_captures(WhichCaptures::Implicit)
                     .shrink(false)
-                    .nfa_size_limit(Some(64 << 20)),
+                    .nfa_size_limit(Some(nfa_bytes)),
             )
             .build_from_hir(hir)
             .map_err(|e| DfaError::Nfa(e.to_string()))?;

@@ -14,6 +14,16 @@ use crate::{Outcome, Target, bucket, signature};
 /// Tokens a walk takes at most.
 const MAX_STEPS: usize = 48;
 
+/// With `STRICTLY_FUZZ_SLOW_MS` set (long runs; never in `cargo test`,
+/// where timing is not asserted), an input that takes longer to compile
+/// and walk is a finding: a request must not be able to hold a thread.
+fn slow_limit() -> Option<std::time::Duration> {
+    std::env::var("STRICTLY_FUZZ_SLOW_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis)
+}
+
 pub struct GrammarTarget {
     factory: Arc<Factory>,
 }
@@ -35,12 +45,8 @@ impl Default for GrammarTarget {
     }
 }
 
-impl Target for GrammarTarget {
-    fn name(&self) -> &'static str {
-        "grammar"
-    }
-
-    fn run(&mut self, input: &[u8]) -> Outcome {
+impl GrammarTarget {
+    fn run_timed(&mut self, input: &[u8]) -> Outcome {
         // The first byte picks the kind; the text runs up to a NUL, and the
         // bytes after it steer the walk.
         let (kind, rest) = input.split_first().unwrap_or((&0, &[]));
@@ -106,6 +112,23 @@ impl Target for GrammarTarget {
             bucket(out.len()),
             bucket(grammar.grammar().num_lexemes()),
         )))
+    }
+}
+
+impl Target for GrammarTarget {
+    fn name(&self) -> &'static str {
+        "grammar"
+    }
+
+    fn run(&mut self, input: &[u8]) -> Outcome {
+        let started = std::time::Instant::now();
+        let outcome = self.run_timed(input);
+        let took = started.elapsed();
+        if slow_limit().is_some_and(|limit| took > limit) {
+            let text = String::from_utf8_lossy(input);
+            return Err(format!("took {} ms: {text:?}", took.as_millis()));
+        }
+        outcome
     }
 
     fn generate(&self, entropy: &[u8]) -> Vec<u8> {

@@ -25,6 +25,16 @@ const MAX_ROUNDS: usize = 64;
 /// Regex nodes a piece may inline from the rules it uses.
 const MAX_PIECE_NODES: usize = 20_000;
 
+/// A piece is lexed whole only if its DFA has at most this many states and
+/// its NFA at most `PIECE_NFA_BYTES`: pieces worth it are strings and
+/// identifiers, and large automata cost more to build than they save.
+const PIECE_STATES: usize = 2_000;
+const PIECE_NFA_BYTES: usize = 1 << 20;
+
+/// DFA states all the pieces of one grammar may take (tried or built), so
+/// that compile time stays linear in the grammar whatever it holds.
+const ALL_PIECE_STATES: usize = 40_000;
+
 /// Lowers `rules`; with `promote`, regular pieces become lexemes where
 /// that stays exact.
 pub(crate) fn lower(src: &str, rules: &[Rule], promote: bool) -> Result<Grammar, CompileError> {
@@ -84,6 +94,8 @@ struct Pieces {
     rules: HashMap<usize, Option<(Hir, usize)>>,
     /// Piece key → its DFA (`None`: over the state limit).
     dfas: HashMap<usize, Option<Arc<Dfa>>>,
+    /// What is left of `ALL_PIECE_STATES`.
+    states_spent: usize,
 }
 
 struct Lower<'a> {
@@ -213,11 +225,16 @@ impl Lower<'_> {
         let dfa = match self.pieces.dfas.get(&k) {
             Some(d) => d.clone(),
             None => {
+                let left = ALL_PIECE_STATES.saturating_sub(self.pieces.states_spent);
+                let limit = PIECE_STATES.min(left);
                 let mut budget = MAX_PIECE_NODES;
-                let d = self
-                    .regex(e, &mut Vec::new(), &mut budget)
-                    .and_then(|hir| Dfa::from_hir(&hir, DFA_STATE_LIMIT).ok())
-                    .map(Arc::new);
+                let d = self.regex(e, &mut Vec::new(), &mut budget).and_then(|hir| {
+                    (limit > 0)
+                        .then(|| Dfa::from_hir_within(&hir, limit, PIECE_NFA_BYTES).ok())
+                        .flatten()
+                });
+                self.pieces.states_spent += d.as_ref().map_or(limit, Dfa::num_states);
+                let d = d.map(Arc::new);
                 self.pieces.dfas.insert(k, d.clone());
                 d
             }
