@@ -92,7 +92,8 @@ impl ConstraintCompiler for GrammarCompiler {
             TextFormat::Gbnf(text) => {
                 let text =
                     strictly_grammar::library::resolve(text).map_err(|e| err(e.to_string()))?;
-                self.factory.compile_gbnf(text)
+                self.factory
+                    .compile_gbnf_within(text, self.options.time_budget)
             }
         }
         .map_err(|e| err(e.to_string()))?;

@@ -260,10 +260,21 @@ impl Factory {
         self.compile_json_schema(&v, options)
     }
 
-    /// Compiles (or fetches from the cache) a GBNF grammar (see `gbnf`).
+    /// Compiles (or fetches from the cache) a GBNF grammar (see `gbnf`),
+    /// within the default compile time budget.
     pub fn compile_gbnf(&self, text: &str) -> Result<Arc<CompiledGrammar>, CompileError> {
+        self.compile_gbnf_within(text, crate::json::DEFAULT_TIME_BUDGET)
+    }
+
+    /// `compile_gbnf` within `budget` of wall time (a grammar that needs
+    /// more is refused as too complex).
+    pub fn compile_gbnf_within(
+        &self,
+        text: &str,
+        budget: std::time::Duration,
+    ) -> Result<Arc<CompiledGrammar>, CompileError> {
         let key = format!("gbnf\0{text}");
-        self.cached(key.as_bytes(), false, || crate::gbnf::compile(text))
+        self.cached(key.as_bytes(), false, || crate::gbnf::compile(text, budget))
     }
 
     /// Compiles (or fetches from the cache) a regex the whole answer must

@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use regex_syntax::hir::{Class, ClassUnicode, Hir, Repetition};
 
@@ -25,6 +26,10 @@ const MAX_ROUNDS: usize = 64;
 /// Regex nodes a piece may inline from the rules it uses.
 const MAX_PIECE_NODES: usize = 20_000;
 
+/// Rules inlined into a piece through references, at most deep (the
+/// inlining recurses).
+const MAX_INLINE_DEPTH: usize = 32;
+
 /// A piece is lexed whole only if its DFA has at most this many states and
 /// its NFA at most `PIECE_NFA_BYTES`: pieces worth it are strings and
 /// identifiers, and large automata cost more to build than they save.
@@ -37,7 +42,15 @@ const ALL_PIECE_STATES: usize = 40_000;
 
 /// Lowers `rules`; with `promote`, regular pieces become lexemes where
 /// that stays exact.
-pub(crate) fn lower(src: &str, rules: &[Rule], promote: bool) -> Result<Grammar, CompileError> {
+pub(crate) fn lower(
+    src: &str,
+    rules: &[Rule],
+    promote: bool,
+    deadline: Instant,
+    budget: Duration,
+) -> Result<Grammar, CompileError> {
+    // Pieces are tried in the first half of the budget only.
+    let promote_until = deadline.checked_sub(budget / 2).unwrap_or(deadline);
     let mut names: HashMap<String, usize> = HashMap::new();
     for (i, r) in rules.iter().enumerate() {
         if let Some(&first) = names.get(&r.name) {
@@ -56,8 +69,9 @@ pub(crate) fn lower(src: &str, rules: &[Rule], promote: bool) -> Result<Grammar,
     let mut pieces = Pieces::default();
     let mut banned = HashSet::new();
     let first = if promote { 0 } else { MAX_ROUNDS };
-    for round in first..=MAX_ROUNDS {
-        let promote = round < MAX_ROUNDS;
+    let mut round = first;
+    while round <= MAX_ROUNDS {
+        let promote = round < MAX_ROUNDS && Instant::now() < promote_until;
         let mut l = Lower {
             src,
             rules,
@@ -69,6 +83,8 @@ pub(crate) fn lower(src: &str, rules: &[Rule], promote: bool) -> Result<Grammar,
             banned: &banned,
             promote,
             promoted: Vec::new(),
+            deadline,
+            budget,
         };
         let root = l.rules()?;
         let bad = promote::violations(&l.b, root, &l.promoted);
@@ -82,6 +98,7 @@ pub(crate) fn lower(src: &str, rules: &[Rule], promote: bool) -> Result<Grammar,
             });
         }
         banned.extend(bad);
+        round += 1;
     }
     unreachable!("the last round promotes nothing")
 }
@@ -113,6 +130,8 @@ struct Lower<'a> {
     promote: bool,
     /// `(lexeme, piece key)` of the pieces lexed whole in this round.
     promoted: Vec<(u32, usize)>,
+    deadline: Instant,
+    budget: Duration,
 }
 
 /// A piece's key: the address of its node, stable across rounds.
@@ -129,6 +148,16 @@ impl Lower<'_> {
             .map(|r| self.b.nonterminal(&r.name))
             .collect();
         for (i, r) in self.rules.iter().enumerate() {
+            if Instant::now() > self.deadline {
+                return Err(CompileError::too_complex(
+                    "grammar",
+                    "",
+                    format!(
+                        "compiling the grammar took longer than {:?} (at the rule `{}`)",
+                        self.budget, r.name
+                    ),
+                ));
+            }
             let nt = self.nts[i];
             if let Some(s) = self.piece(&r.body) {
                 self.b.rule(nt, vec![s]);
@@ -282,7 +311,7 @@ impl Lower<'_> {
             }),
             Expr::Ref { name, .. } => {
                 let i = *self.names.get(name)?;
-                if stack.contains(&i) {
+                if stack.contains(&i) || stack.len() >= MAX_INLINE_DEPTH {
                     return None;
                 }
                 if !self.pieces.rules.contains_key(&i) {

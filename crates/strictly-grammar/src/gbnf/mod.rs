@@ -14,10 +14,14 @@ mod promote;
 use crate::error::CompileError;
 use crate::grammar::Grammar;
 
-/// Compiles GBNF text into a grammar over the bytes of the text it accepts.
-pub(crate) fn compile(src: &str) -> Result<Grammar, CompileError> {
+/// Compiles GBNF text into a grammar over the bytes of the text it accepts,
+/// within `budget` of wall time: past half of it, pieces are no longer
+/// lexed whole (lowering by character is one linear pass); past all of it
+/// the grammar is refused as too complex.
+pub(crate) fn compile(src: &str, budget: std::time::Duration) -> Result<Grammar, CompileError> {
+    let deadline = std::time::Instant::now() + budget;
     let rules = parse::parse(src)?;
-    lower::lower(src, &rules, true)
+    lower::lower(src, &rules, true, deadline, budget)
 }
 
 /// The same grammar with every piece lowered by character (no lexeme
@@ -26,7 +30,14 @@ pub(crate) fn compile(src: &str) -> Result<Grammar, CompileError> {
 #[cfg(test)]
 pub(crate) fn compile_by_character(src: &str) -> Result<Grammar, CompileError> {
     let rules = parse::parse(src)?;
-    lower::lower(src, &rules, false)
+    let budget = std::time::Duration::from_secs(60);
+    lower::lower(
+        src,
+        &rules,
+        false,
+        std::time::Instant::now() + budget,
+        budget,
+    )
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@ use crate::error::CompileError;
 /// Largest bound of a `{m,n}` repetition (each copy is a grammar symbol).
 pub(crate) const MAX_REPEAT: u32 = 10_000;
 
+/// Deepest nesting of parentheses (parsing and lowering recurse on it).
+pub(crate) const MAX_NESTING: usize = 200;
+
 /// A rule: `name ::= body`, with the byte offset of its name.
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
@@ -45,7 +48,11 @@ pub(crate) enum Expr {
 
 /// Parses a whole grammar.
 pub(crate) fn parse(src: &str) -> Result<Vec<Rule>, CompileError> {
-    let mut p = Parser { src, i: 0 };
+    let mut p = Parser {
+        src,
+        i: 0,
+        depth: 0,
+    };
     let mut rules = Vec::new();
     loop {
         p.skip(true);
@@ -77,6 +84,8 @@ pub(crate) fn error_at(src: &str, at: usize, reason: impl Into<String>) -> Compi
 struct Parser<'a> {
     src: &'a str,
     i: usize,
+    /// Parentheses open around the current position.
+    depth: usize,
 }
 
 fn is_name_char(c: char) -> bool {
@@ -191,9 +200,14 @@ impl Parser<'_> {
                     Expr::Class(any_char())
                 }
                 Some('(') => {
+                    if self.depth >= MAX_NESTING {
+                        return Err(self.err(format!("parentheses nest deeper than {MAX_NESTING}")));
+                    }
                     self.i += 1;
+                    self.depth += 1;
                     self.skip(true);
                     let inner = self.alternatives(true)?;
+                    self.depth -= 1;
                     self.skip(true);
                     if self.bump() != Some(')') {
                         return Err(error_at(self.src, start, "this `(` is never closed"));

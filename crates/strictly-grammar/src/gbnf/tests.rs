@@ -223,7 +223,7 @@ fn arbitrary_text_never_panics() {
             seed ^= seed << 17;
             s.push_str(pieces[(seed % pieces.len() as u64) as usize]);
         }
-        let _ = super::compile(&s);
+        let _ = super::compile(&s, std::time::Duration::from_secs(2));
     }
 }
 
@@ -243,7 +243,8 @@ fn same_masks_as_by_character(grammar: &str, walks: u64) -> std::sync::Arc<crate
         b"a\"",
         b"\xc3\xa9",
     ]));
-    let whole = f.from_grammar(super::compile(grammar).unwrap());
+    let whole =
+        f.from_grammar(super::compile(grammar, std::time::Duration::from_secs(60)).unwrap());
     let chars = f.from_grammar(super::compile_by_character(grammar).unwrap());
     let mut seed = 0x2545f4914f6cdd1du64;
     for _ in 0..walks {
@@ -331,4 +332,37 @@ fn the_shipped_grammars_lower_exactly() {
     for g in crate::library::GRAMMARS {
         same_masks_as_by_character(g.text, 60);
     }
+}
+
+#[test]
+fn a_grammar_past_its_time_budget_is_refused_as_too_complex() {
+    let mut g = String::from("root ::= r0\n");
+    for i in 0..20_000 {
+        g.push_str(&format!("r{i} ::= \"a\" r{} | [b-z]+ \";\"\n", i + 1));
+    }
+    g.push_str("r20000 ::= \"end\"\n");
+    match super::compile(&g, std::time::Duration::from_millis(1)) {
+        Err(CompileError::TooComplex { keyword, .. }) => assert_eq!(keyword, "grammar"),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    // With time to spare it compiles, and a matcher plans and masks it
+    // without recursing through the chain of rules.
+    let f = factory();
+    let compiled = f.from_grammar(super::compile(&g, std::time::Duration::from_secs(60)).unwrap());
+    let mut m = f.matcher(&compiled);
+    assert!(!m.compute_mask().is_empty());
+    assert!(m.shortest_completion_bytes(1 << 20).is_some());
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let deep = format!(
+        "root ::= {}\"a\"{}",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
+    let (_, _, reason) = error(&deep);
+    assert!(reason.contains("nest"), "{reason}");
+    let ok = format!("root ::= {}\"a\"{}", "(".repeat(150), ")".repeat(150));
+    assert!(accepts(&ok, "a"));
 }
