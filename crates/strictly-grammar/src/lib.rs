@@ -1,11 +1,12 @@
 //! Grammar engine: constraints compiled into token masks.
 //!
-//! JSON Schemas, regular expressions, choices among strings and GBNF grammars
+//! JSON Schemas (`json`), regular expressions and choices among strings
+//! (`text`) and GBNF grammars (`gbnf`, with the shipped ones in `library`)
 //! compile into a context-free grammar over lexemes (`grammar`), whose
 //! lexemes are DFAs over bytes (`dfa`). A `Matcher` runs an Earley parser
 //! over the lexemes (`earley`) and a lexer over the bytes (`lexer`), and
 //! computes the set of allowed tokens by walking a trie of the vocabulary
-//! (`toktrie`) — see `README.md` in this crate for the design.
+//! (`toktrie`); each module's documentation gives its part of the design.
 
 mod chardist;
 mod complete;
