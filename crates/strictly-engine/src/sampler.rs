@@ -97,22 +97,23 @@ impl Sampler {
 /// the tokens `mask` allows (softmax at temperature 1 over them): what the
 /// model thought of its choice once the grammar had ruled out the rest.
 pub(crate) fn masked_probability(logits: &[f32], mask: &TokenMask, token: u32) -> f32 {
-    let Some(&chosen) = logits.get(token as usize) else {
+    let Some(&chosen) = logits.get(token as usize).filter(|l| l.is_finite()) else {
         return 0.0;
     };
-    let max = mask
-        .iter()
-        .filter_map(|id| logits.get(id as usize))
-        .copied()
-        .filter(|l| l.is_finite())
-        .fold(chosen, f32::max);
-    let total: f64 = mask
-        .iter()
-        .filter_map(|id| logits.get(id as usize))
-        .filter(|l| l.is_finite())
-        .map(|&l| f64::from(l - max).exp())
-        .sum();
-    if total <= 0.0 || !chosen.is_finite() {
+    // One pass over the mask: the sum of exp(l - max), rescaled whenever
+    // the running maximum grows.
+    let (mut max, mut total) = (chosen, 0.0f64);
+    for id in mask.iter() {
+        let Some(&l) = logits.get(id as usize).filter(|l| l.is_finite()) else {
+            continue;
+        };
+        if l > max {
+            total *= f64::from(max - l).exp();
+            max = l;
+        }
+        total += f64::from(l - max).exp();
+    }
+    if total <= 0.0 {
         return 0.0;
     }
     (f64::from(chosen - max).exp() / total) as f32

@@ -59,14 +59,9 @@ pub(crate) fn regex(pattern: &str) -> Result<Grammar, CompileError> {
             b.lexeme(dfa, 0, u32::MAX)
         }
     };
-    let sym = match sym {
-        Some(s) => s,
-        // Only the empty string (or nothing at all) is left.
-        None if Dfa::from_hir(&hir, DFA_STATE_LIMIT).is_ok_and(|d| d.matches(b"")) => {
-            b.literal(b"")
-        }
-        None => return Err(err(0, "no string matches the pattern".into())),
-    };
+    // A pattern matching only the empty string is still a symbol (`lexeme`
+    // makes nullable DFAs optional); `None` means it matches nothing.
+    let sym = sym.ok_or_else(|| err(0, "no string matches the pattern".into()))?;
     b.finish(sym, 0)
         .map_err(|_| err(0, "no string matches the pattern".into()))
 }

@@ -42,13 +42,19 @@ pub(crate) async fn completions(
     if messages.is_empty() {
         return Err(ApiError::invalid_request("messages must not be empty").with_param("messages"));
     }
-    // The text values of a JSON answer are looked up in.
-    let source: String = messages
-        .iter()
-        .filter(|m| m.role == Role::User)
-        .map(|m| m.content.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
+    // What the values of a JSON answer are looked up in (non-streamed).
+    let json_answer = matches!(
+        constraint,
+        Constraint::JsonObject | Constraint::JsonSchema(_)
+    );
+    let source = (json_answer && !body.stream).then(|| {
+        messages
+            .iter()
+            .filter(|m| m.role == Role::User)
+            .map(|m| m.content.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
     let shared_prefix_messages = describe_format(&mut messages, &constraint);
     let mut request = GenerateRequest::new(messages)
         .with_constraint(constraint)
@@ -75,17 +81,13 @@ pub(crate) async fn completions(
     }
     let done = until_gone(&req, stream.finish()).await??;
     state.metrics.observe_usage(&done.usage);
-    let (done, fields) = web::block(move || {
-        let fields = done.json.is_some().then(|| {
-            strictly_engine::evidence::fields(&source, &done)
-                .into_iter()
-                .map(|(pointer, f)| (pointer, f.into()))
-                .collect()
-        });
-        (done, fields)
-    })
-    .await
-    .map_err(|e| ApiError::from(strictly_engine::EngineError::Internal(e.to_string())))?;
+    let (done, fields) = match source {
+        Some(source) if done.json.is_some() => {
+            let (done, fields) = super::fields(source, done).await?;
+            (done, Some(fields))
+        }
+        _ => (done, None),
+    };
     let mut response = completion(done, meta);
     response.fields = fields;
     Ok(HttpResponse::Ok().json(response))

@@ -38,15 +38,7 @@ pub(crate) async fn extract(
     let stream = submit(&ready.engine, request).await?;
     let done = until_gone(&req, stream.finish()).await??;
     state.metrics.observe_usage(&done.usage);
-    let (done, fields) = web::block(move || {
-        let fields = strictly_engine::evidence::fields(&document, &done)
-            .into_iter()
-            .map(|(pointer, f)| (pointer, f.into()))
-            .collect();
-        (done, fields)
-    })
-    .await
-    .map_err(|e| ApiError::from(strictly_engine::EngineError::Internal(e.to_string())))?;
+    let (done, fields) = super::fields(document, done).await?;
     let data = done.json.ok_or_else(|| {
         ApiError::from(strictly_engine::EngineError::InvalidOutput(
             "no JSON answer".into(),

@@ -8,11 +8,32 @@ pub(crate) mod health;
 pub(crate) mod models;
 mod sse;
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
-use strictly_engine::{Engine, EventStream, GenerateRequest};
+use strictly_engine::{Completion, Engine, EngineError, EventStream, GenerateRequest};
 
 use crate::config::ServerConfig;
+use crate::dto::FieldEvidence;
 use crate::error::ApiError;
+
+/// The `fields` of a finished JSON answer to `document` (evidence and
+/// confidence by JSON Pointer), computed on a blocking thread: approximate
+/// matching costs the document's length times each value's.
+pub(crate) async fn fields(
+    document: String,
+    done: Completion,
+) -> Result<(Completion, BTreeMap<String, FieldEvidence>), ApiError> {
+    actix_web::web::block(move || {
+        let fields = strictly_engine::evidence::fields(&document, &done)
+            .into_iter()
+            .map(|(pointer, f)| (pointer, f.into()))
+            .collect();
+        (done, fields)
+    })
+    .await
+    .map_err(|e| ApiError::from(EngineError::Internal(e.to_string())))
+}
 
 /// Prepares and queues a request on a blocking thread: preparation compiles
 /// schemas and tokenizes documents, which must not stall the HTTP workers.

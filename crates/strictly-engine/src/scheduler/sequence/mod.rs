@@ -100,8 +100,6 @@ pub(crate) struct Sequence<C> {
     utf8: Utf8Stream,
     /// Every produced token: its place in the answer and its probability.
     tokens: Vec<AnswerToken>,
-    /// Bytes of the answer so far.
-    answer_bytes: usize,
     mask: TokenMask,
     /// `mask` already holds the allowed tokens of the current state.
     mask_ready: bool,
@@ -153,7 +151,6 @@ impl<C> Sequence<C> {
             steered: false,
             utf8: Utf8Stream::default(),
             tokens: Vec::new(),
-            answer_bytes: 0,
             mask: TokenMask::new(vocab_size),
             mask_ready: false,
             admitted: Instant::now(),
@@ -499,13 +496,13 @@ impl<C> Sequence<C> {
         self.generated += 1;
         self.forced += usize::from(forced);
         let bytes = ctx.codec.token_bytes(token);
+        let start = self.tokens.last().map_or(0, |t| t.end);
         self.tokens.push(AnswerToken {
-            start: self.answer_bytes,
-            end: self.answer_bytes + bytes.len(),
+            start,
+            end: start + bytes.len(),
             prob: if forced { 1.0 } else { prob },
             forced,
         });
-        self.answer_bytes += bytes.len();
         let text = self.utf8.push(bytes);
         let _ = self.job.events.send(Event::Token(TokenEvent {
             id: token,
